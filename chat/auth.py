@@ -1,0 +1,88 @@
+"""Who is on the other end of a WebSocket handshake, decided before accept.
+
+- `Authorization: Bearer <token>`: an API token (bots, scripts). No Origin, or
+  an allowed one; a foreign Origin is refused.
+- Otherwise the Django session cookie, and then the Origin must be allowed:
+  browsers send cookies to any site's socket, so a cookie without a matching
+  Origin would let another site chat as the user (cross-site WebSocket
+  hijacking).
+Anything else is refused with HTTP 403 here, before any consumer runs.
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from accounts.models import user_for_token
+
+log = logging.getLogger("chat.auth")
+
+
+def origin_allowed(origin: str) -> bool:
+    """An Origin whose host is in ALLOWED_HOSTS, or listed in CSRF_TRUSTED_ORIGINS."""
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    host, _port = split_domain_port(parts.netloc)
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(host) and validate_host(host, allowed)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class TokenOrSessionAuthMiddleware:
+    """Runs inside channels' AuthMiddlewareStack (which resolved the session
+    user); replaces it with the token's user when a bearer token is sent."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        reason, scope = await self._authenticate(scope)
+        if reason is not None:
+            log.info("refused handshake path=%s reason=%s", scope.get("path"), reason)
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.inner(scope, receive, send)
+
+    async def _authenticate(self, scope) -> tuple[str | None, dict]:
+        origin = _header(scope, b"origin")
+        authorization = _header(scope, b"authorization")
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return "malformed_authorization", scope
+            if origin is not None and not origin_allowed(origin):
+                return "foreign_origin", scope
+            found = await database_sync_to_async(user_for_token)(token.strip())
+            if found is None:
+                return "bad_token", scope
+            user, token_id = found
+            return None, dict(scope, user=user, chat_credential=f"token:{token_id}")
+        user = scope.get("user")
+        if user is None or not user.is_authenticated:
+            return "anonymous", scope
+        if origin is None or not origin_allowed(origin):
+            return "foreign_origin" if origin else "missing_origin", scope
+        session = scope.get("session")
+        credential = f"session:{session.session_key}" if session else None
+        return None, dict(scope, chat_credential=credential)
+
+
+def ChatAuthMiddlewareStack(inner):
+    return AuthMiddlewareStack(TokenOrSessionAuthMiddleware(inner))

@@ -1,0 +1,273 @@
+"""Where a message is fanned out.
+
+Every post, presence change, typing notice and revocation is published to a
+channel-layer group (`publish`). Each process has ONE `RoomHub`: a single
+channel on the layer that joins the group of every room (and user) with a
+socket in this process, receives each event once, encodes it once, and hands
+the same text to every local socket. Per-socket channels would cost one layer
+receive, one copy and one JSON encoding per member per message (docs/performance.md).
+
+Any Channels layer works behind it (in-memory, channels_redis core or
+pub/sub). Layers can drop events (a Redis restart, channels #1717), so the
+database stays the source of truth: sockets fill seq gaps from it, and the
+hub's reconcile loop notices rooms whose newest seq it has not seen.
+"""
+
+import asyncio
+import logging
+import time
+import weakref
+from typing import TYPE_CHECKING
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from . import events
+from .models import Room
+from .rooms import room_group, user_group
+from .state import get_state
+
+if TYPE_CHECKING:
+    from .consumers import ChatConsumer
+
+log = logging.getLogger("chat.broadcast")
+
+
+async def publish(group: str, event: dict) -> None:
+    """Send `event` to a group; called only after the change is committed.
+
+    If the layer is unreachable the local sockets still get the event; other
+    processes catch up from the database (RoomHub._reconcile).
+    """
+    hub = get_hub()
+    try:
+        await hub.layer.group_send(group, event)
+    except Exception as exc:  # the layer's own errors vary by backend
+        log.warning("publish to %s failed (%s); delivering locally only", group, exc)
+        hub.dispatch(event)
+
+
+async def publish_message(message: dict) -> None:
+    await publish(room_group(message["room"]), events.message_event(message))
+
+
+async def publish_presence(room: str) -> None:
+    await publish(room_group(room), events.presence_event(room))
+
+
+async def publish_typing(room: str, username: str) -> None:
+    await publish(room_group(room), events.typing_event(room, username))
+
+
+async def publish_revoke(user_id: int, credential: str | None = None) -> None:
+    await publish(user_group(user_id), events.revoke_event(user_id, credential))
+
+
+@database_sync_to_async
+def _last_seqs(rooms: list[str]) -> dict[str, int]:
+    return dict(Room.objects.filter(name__in=rooms).values_list("name", "last_seq"))
+
+
+class RoomHub:
+    """This process's subscription to the channel layer and its local sockets."""
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.channel: str | None = None
+        self.rooms: dict[str, set["ChatConsumer"]] = {}
+        self.users: dict[int, set["ChatConsumer"]] = {}
+        self.last_seen: dict[str, int] = {}  # newest seq this process has seen
+        self._presence: dict[str, list[str]] = {}
+        self._presence_dirty: set[str] = set()
+        self._presence_wake = asyncio.Event()
+        self._start_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task] = []
+        self._refreshed_at = time.monotonic()
+
+    # --- membership ---
+
+    async def _start(self) -> None:
+        async with self._start_lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel("chat.hub.")
+                self._tasks = [
+                    asyncio.create_task(self._receive_loop()),
+                    asyncio.create_task(self._reconcile_loop()),
+                    asyncio.create_task(self._presence_loop()),
+                ]
+
+    async def _group_add(self, group: str) -> None:
+        try:
+            await self.layer.group_add(group, self.channel)
+        except Exception as exc:
+            # Not fatal: the reconcile loop keeps this room current from the
+            # database and re-adds every group once the layer answers again.
+            log.warning("group_add %s failed (%s); will retry", group, exc)
+
+    async def _group_discard(self, group: str) -> None:
+        try:
+            await self.layer.group_discard(group, self.channel)
+        except Exception as exc:
+            log.warning("group_discard %s failed (%s)", group, exc)
+
+    async def join(self, consumer: "ChatConsumer") -> None:
+        await self._start()
+        members = self.rooms.setdefault(consumer.room, set())
+        members.add(consumer)
+        if len(members) == 1:
+            await self._group_add(room_group(consumer.room))
+        sockets = self.users.setdefault(consumer.user_id, set())
+        sockets.add(consumer)
+        if len(sockets) == 1:
+            await self._group_add(user_group(consumer.user_id))
+
+    async def leave(self, consumer: "ChatConsumer") -> None:
+        members = self.rooms.get(consumer.room)
+        if members is not None and consumer in members:
+            members.discard(consumer)
+            if not members:
+                del self.rooms[consumer.room]
+                self.last_seen.pop(consumer.room, None)
+                self._presence.pop(consumer.room, None)
+                await self._group_discard(room_group(consumer.room))
+        sockets = self.users.get(consumer.user_id)
+        if sockets is not None and consumer in sockets:
+            sockets.discard(consumer)
+            if not sockets:
+                del self.users[consumer.user_id]
+                await self._group_discard(user_group(consumer.user_id))
+
+    def note_seq(self, room: str, seq: int) -> None:
+        if seq > self.last_seen.get(room, 0):
+            self.last_seen[room] = seq
+
+    def note_presence(self, room: str, online: list[str]) -> None:
+        """The list a connecting socket got in hello: the room's baseline."""
+        self._presence.setdefault(room, online)
+
+    # --- events ---
+
+    def dispatch(self, event: dict) -> None:
+        """Hand one channel-layer event to the local sockets it concerns."""
+        kind = event.get("type")
+        if kind == "chat.message":
+            message = event["message"]
+            room, seq = message["room"], message["seq"]
+            self.note_seq(room, seq)
+            members = self.rooms.get(room)
+            if members:
+                text = events.encode(message)  # once, for every local socket
+                for consumer in tuple(members):
+                    consumer.deliver(seq, text)
+        elif kind == "chat.typing":
+            username = event["username"]
+            members = self.rooms.get(event["room"], ())
+            text = events.encode(events.typing_frame(username))
+            for consumer in tuple(members):
+                if consumer.username != username:
+                    consumer.push(text)
+        elif kind == "chat.presence":
+            self._presence_dirty.add(event["room"])
+            self._presence_wake.set()
+        elif kind == "chat.revoke":
+            credential = event.get("credential")
+            for consumer in tuple(self.users.get(event["user_id"], ())):
+                if credential is None or consumer.credential == credential:
+                    consumer.revoke()
+        else:
+            log.warning("ignoring unknown event type %r", kind)
+
+    async def _receive_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                event = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("channel layer receive failed (%s); retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                await self._resubscribe()
+                continue
+            backoff = 0.1
+            try:
+                self.dispatch(event)
+            except Exception:
+                log.exception("dispatching %r failed", event.get("type"))
+
+    async def _resubscribe(self) -> None:
+        for room in tuple(self.rooms):
+            await self._group_add(room_group(room))
+        for user_id in tuple(self.users):
+            await self._group_add(user_group(user_id))
+        for room in tuple(self.rooms):
+            self._catch_up(room)
+
+    def _catch_up(self, room: str) -> None:
+        for consumer in tuple(self.rooms.get(room, ())):
+            consumer.catch_up()
+
+    async def _reconcile_loop(self) -> None:
+        """Every few seconds: catch up rooms whose newest seq never arrived,
+        refresh presence (a crashed process's users expire from the shared
+        store), and re-add groups before the layer's group expiry."""
+        while True:
+            await asyncio.sleep(settings.CHAT_RECONCILE_INTERVAL)
+            try:
+                await self._reconcile()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("reconcile failed (%s); will retry", exc)
+
+    async def _reconcile(self) -> None:
+        rooms = list(self.rooms)
+        if not rooms:
+            return
+        for room, last_seq in (await _last_seqs(rooms)).items():
+            if last_seq > self.last_seen.get(room, 0):
+                self.note_seq(room, last_seq)
+                self._catch_up(room)
+        self._presence_dirty.update(rooms)
+        self._presence_wake.set()
+        if time.monotonic() - self._refreshed_at > settings.CHAT_GROUP_REFRESH:
+            self._refreshed_at = time.monotonic()
+            await self._resubscribe()
+
+    async def _presence_loop(self) -> None:
+        """Send each local room its online list when it changed; one at a time
+        so that an older read never overwrites a newer one."""
+        state = get_state()
+        while True:
+            await self._presence_wake.wait()
+            self._presence_wake.clear()
+            while self._presence_dirty:
+                room = self._presence_dirty.pop()
+                if room not in self.rooms:
+                    continue
+                try:
+                    online = await state.online(room)
+                except Exception as exc:
+                    log.warning("presence read for %s failed (%s)", room, exc)
+                    continue
+                if online != self._presence.get(room):
+                    self._presence[room] = online
+                    text = events.encode(events.presence_frame(online))
+                    for consumer in tuple(self.rooms.get(room, ())):
+                        consumer.push(text)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_hub() -> RoomHub:
+    """The hub of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = RoomHub(get_channel_layer())
+    return hub

@@ -1,0 +1,325 @@
+"""Where a message enters: the WebSocket consumer at /ws/chat/<room>/.
+
+A consumer is a view for WebSockets: parse the frame, authorise it, call an
+action (chat.actions), reply, and publish (chat.broadcast) after commit.
+
+Outgoing frames go through a per-socket outbox in order. Room messages carry
+a seq; `deliver` passes them on strictly in seq order, drops ones already
+sent, and fills any gap from the database, so a socket sees every message
+exactly once whichever process stored it and whatever the layer dropped.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError
+
+from . import actions, events
+from .broadcast import get_hub, publish_message, publish_presence, publish_typing
+from .protocol import (
+    CloseCode,
+    ErrorCode,
+    FrameError,
+    HistoryFrame,
+    PostFrame,
+    TypingFrame,
+    parse_frame,
+)
+from .rooms import InvalidRoomName, canonical_room
+from .state import get_state
+
+log = logging.getLogger("chat.consumers")
+
+store_post = database_sync_to_async(actions.store_post)
+connect_snapshot = database_sync_to_async(actions.connect_snapshot)
+history_page = database_sync_to_async(actions.history_page)
+messages_after = database_sync_to_async(actions.messages_after)
+
+
+def parse_since(query_string: bytes) -> int | None:
+    """`since` from the query string: None when absent, ValueError when bad."""
+    values = parse_qs(query_string.decode("latin-1")).get("since")
+    if not values:
+        return None
+    since = int(values[-1])
+    if since < 0:
+        raise ValueError("since must not be negative")
+    return since
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    # No per-socket channel on the layer: the process's RoomHub holds the one
+    # subscription per room and calls deliver()/push() on local sockets.
+    channel_layer_alias = "chat.hub-only"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.room = ""
+        self.username = ""
+        self.user_id = 0
+        self.credential: str | None = None  # "session:<key>" or "token:<id>"
+        self.last_seq: int | None = None  # None while connecting: buffer
+        self._joined = False
+        self._closed = False
+        self._close_sent = False
+        self._early: list[tuple[int, str]] = []
+        self._ahead: dict[int, str] = {}
+        self._catch_up_requested = False
+        self._filling = False
+        self._outbox: deque[str] = deque()
+        self._writer: asyncio.Task | None = None
+        self._strikes = 0
+
+    # --- connect / disconnect ---
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        try:
+            room = canonical_room(self.scope["url_route"]["kwargs"]["room"])
+            since = parse_since(self.scope.get("query_string", b""))
+        except (InvalidRoomName, ValueError):
+            await self.close()  # before accept: HTTP 403
+            return
+        if user is None or not user.is_authenticated:
+            await self.close()
+            return
+        self.room = room
+        self.user = user
+        self.user_id = user.pk
+        self.username = user.get_username()
+        self.credential = self.scope.get("chat_credential")
+        self.conn_id = uuid.uuid4().hex
+        await self.accept()
+
+        self.hub = get_hub()
+        await self.hub.join(self)  # from here, live messages are buffered
+        self._joined = True
+        state = get_state()
+        try:
+            snapshot = await connect_snapshot(room, since)
+            came_online = await state.join(room, self.username, self.conn_id)
+            online = await state.online(room)
+        except Exception:
+            log.exception("connect to %s failed", room)
+            await self.close(code=1011)
+            return
+        self.push_frame(
+            events.hello_frame(
+                room=room, username=self.username, online=online, last_seq=snapshot.last_seq
+            )
+        )
+        self.push_frame(
+            events.history_frame(
+                messages=snapshot.messages,
+                complete=snapshot.complete,
+                has_more=snapshot.has_more,
+            )
+        )
+        self.last_seq = snapshot.last_seq
+        self.hub.note_seq(room, snapshot.last_seq)
+        self.hub.note_presence(room, online)
+        early, self._early = self._early, []
+        for seq, text in early:
+            self.deliver(seq, text)
+        log.info("connect room=%s user=%s since=%s", room, self.username, since)
+        if came_online:
+            await publish_presence(room)
+
+    async def disconnect(self, code) -> None:
+        self._closed = self._close_sent = True
+        self._outbox.clear()
+        if not self._joined:
+            return
+        self._joined = False
+        await self.hub.leave(self)
+        try:
+            went_offline = await get_state().leave(self.room, self.username, self.conn_id)
+            if went_offline:
+                await publish_presence(self.room)
+        except Exception as exc:
+            log.warning("presence leave for %s failed (%s)", self.room, exc)
+        log.info("disconnect room=%s user=%s code=%s", self.room, self.username, code)
+
+    # --- frames from the client ---
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if text_data is None:
+            self.refuse(ErrorCode.BAD_FRAME, "Binary frames are not accepted; send JSON as text.")
+            return
+        limit = settings.CHAT_MAX_FRAME_BYTES
+        if len(text_data) > limit or (
+            len(text_data) * 4 > limit and len(text_data.encode()) > limit
+        ):
+            await self.close(code=CloseCode.MESSAGE_TOO_BIG)
+            return
+        try:
+            frame = parse_frame(text_data)
+            if isinstance(frame, PostFrame):
+                await self._post(frame)
+            elif isinstance(frame, TypingFrame):
+                await self._typing()
+            elif isinstance(frame, HistoryFrame):
+                await self._history(frame)
+        except FrameError as exc:
+            self.refuse(exc.code, exc.detail)
+        except DatabaseError as exc:
+            log.warning("database error in room %s: %s", self.room, exc)
+            self.refuse(
+                ErrorCode.UNAVAILABLE,
+                "Storage is unavailable; nothing was stored. Send it again "
+                "(with the same client_id) in a moment.",
+            )
+        except Exception:
+            log.exception("frame in room %s failed", self.room)
+            self.refuse(
+                ErrorCode.UNAVAILABLE,
+                "The server could not handle this frame; nothing was stored. Try again.",
+            )
+
+    async def _take_token(self) -> bool:
+        """The per-user rate limit; kept up long after, the socket is closed."""
+        if await get_state().take_token(self.user_id):
+            self._strikes = 0
+            return True
+        self._strikes += 1
+        if self._strikes >= settings.CHAT_RATE_LIMIT_CLOSE_AFTER:
+            log.info("rate-limit close room=%s user=%s", self.room, self.username)
+            await self.close(code=CloseCode.POLICY_VIOLATION)
+        else:
+            rate = settings.CHAT_RATE_LIMIT_PER_SECOND
+            self.refuse(
+                ErrorCode.RATE_LIMITED,
+                f"Too many messages: at most {rate:g} a second. Wait and send again.",
+            )
+        return False
+
+    async def _post(self, frame: PostFrame) -> None:
+        if not await self._take_token():
+            return
+        try:
+            message, created = await store_post(
+                self.room, self.user, frame.text, frame.client_id
+            )
+        except actions.PostRefused as exc:
+            self.refuse(exc.code, exc.detail)
+            return
+        if frame.client_id is not None:
+            self.push_frame(events.ack_frame(client_id=frame.client_id, seq=message["seq"]))
+        if created:
+            await publish_message(message)
+
+    async def _typing(self) -> None:
+        if await get_state().typing_allowed(self.user_id, self.room):
+            await publish_typing(self.room, self.username)
+
+    async def _history(self, frame: HistoryFrame) -> None:
+        if not await self._take_token():
+            return
+        messages, has_more = await history_page(self.room, frame.before, frame.limit)
+        self.push_frame(
+            events.history_frame(messages=messages, complete=not has_more, has_more=has_more)
+        )
+
+    def refuse(self, code: str, detail: str) -> None:
+        log.info("refused room=%s user=%s code=%s", self.room, self.username, code)
+        self.push_frame(events.error_frame(str(code), detail))
+
+    # --- frames to the client (called by this consumer and by the RoomHub) ---
+
+    def deliver(self, seq: int, text: str) -> None:
+        """Pass room message `seq` on in order, once; fill gaps from the database."""
+        if self.last_seq is None:
+            self._early.append((seq, text))
+        elif seq <= self.last_seq:
+            return
+        elif seq == self.last_seq + 1 and not self._filling:
+            self.last_seq = seq
+            self.push(text)
+        else:
+            self._ahead[seq] = text
+            self._start_fill()
+
+    def catch_up(self) -> None:
+        """The layer may have dropped messages: read what is past last_seq."""
+        if self.last_seq is not None and not self._closed:
+            self._catch_up_requested = True
+            self._start_fill()
+
+    def _start_fill(self) -> None:
+        if not self._filling:
+            self._filling = True
+            asyncio.create_task(self._fill())
+
+    async def _fill(self) -> None:
+        limit = settings.CHAT_RESUME_MAX
+        try:
+            while (self._ahead or self._catch_up_requested) and not self._closed:
+                upto = None if self._catch_up_requested else max(self._ahead)
+                self._catch_up_requested = False
+                rows = await messages_after(self.room, self.last_seq, upto, limit)
+                for frame in rows:
+                    if frame["seq"] == self.last_seq + 1:
+                        self.last_seq = frame["seq"]
+                        self.push(events.encode(frame))
+                while self.last_seq + 1 in self._ahead:
+                    self.last_seq += 1
+                    self.push(self._ahead.pop(self.last_seq))
+                self._ahead = {s: t for s, t in self._ahead.items() if s > self.last_seq}
+                if len(rows) == limit:
+                    self._catch_up_requested = True
+                elif self._ahead and not rows:
+                    # Seq k+1 exists only after k committed, so a gap the
+                    # database cannot fill means this socket's view is broken:
+                    # close it, and the client resumes with `since`.
+                    log.error("unfillable gap in %s after %s", self.room, self.last_seq)
+                    await self.close(code=1011)
+                    return
+        except Exception as exc:
+            log.warning("gap fill in %s failed (%s); closing for resume", self.room, exc)
+            await self.close(code=1011)
+        finally:
+            self._filling = False
+
+    def push_frame(self, frame: dict) -> None:
+        self.push(events.encode(frame))
+
+    def push(self, text: str) -> None:
+        """Queue a frame; a socket that does not read is closed, not waited for."""
+        if self._closed:
+            return
+        self._outbox.append(text)
+        if len(self._outbox) > settings.CHAT_OUTBOX_MAX:
+            log.info("too-slow close room=%s user=%s", self.room, self.username)
+            self._outbox.clear()
+            asyncio.create_task(self.close(code=CloseCode.TOO_SLOW))
+            return
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while self._outbox:
+                await self.send(text_data=self._outbox.popleft())
+        except Exception as exc:  # the connection went away under us
+            log.debug("send failed in %s (%s)", self.room, exc)
+            self._outbox.clear()
+            self._closed = True
+        finally:
+            self._writer = None
+
+    def revoke(self) -> None:
+        """Logged out, deactivated or token revoked: close with 4403."""
+        log.info("revoke room=%s user=%s", self.room, self.username)
+        asyncio.create_task(self.close(code=CloseCode.REVOKED))
+
+    async def close(self, code=None, reason=None) -> None:
+        if self._close_sent:  # a second close is an ASGI error on some servers
+            return
+        self._close_sent = self._closed = True
+        await super().close(code=code, reason=reason)

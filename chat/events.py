@@ -1,0 +1,96 @@
+"""Every frame the server sends, and every channel-layer event, built here.
+
+Server frames are encoded once with orjson; a broadcast hands the same text to
+every local socket. Channel-layer event types are dotted (`chat.message`).
+"""
+
+from datetime import UTC, datetime
+
+import orjson
+
+
+def encode(frame: dict) -> str:
+    return orjson.dumps(frame).decode()
+
+
+def iso_ts(moment: datetime) -> str:
+    """UTC with milliseconds and a Z: 2026-11-23T22:20:00.123Z."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# --- server → client frames ---
+
+
+def message_frame(
+    *, seq: int, room: str, username: str, text: str, ts: str, deleted: bool = False
+) -> dict:
+    frame = {
+        "type": "message",
+        "seq": seq,
+        "room": room,
+        "username": username,
+        "message": text,
+        "ts": ts,
+    }
+    if deleted:
+        frame["deleted"] = True
+    return frame
+
+
+def hello_frame(*, room: str, username: str, online: list[str], last_seq: int) -> dict:
+    return {
+        "type": "hello",
+        "room": room,
+        "username": username,
+        "online": online,
+        "last_seq": last_seq,
+    }
+
+
+def history_frame(*, messages: list[dict], complete: bool, has_more: bool) -> dict:
+    return {
+        "type": "history",
+        "messages": messages,
+        "complete": complete,
+        "has_more": has_more,
+    }
+
+
+def ack_frame(*, client_id: str, seq: int) -> dict:
+    return {"type": "ack", "client_id": client_id, "seq": seq}
+
+
+def presence_frame(online: list[str]) -> dict:
+    return {"type": "presence", "online": online}
+
+
+def typing_frame(username: str) -> dict:
+    return {"type": "typing", "username": username}
+
+
+def error_frame(code: str, detail: str) -> dict:
+    return {"type": "error", "code": code, "detail": detail}
+
+
+# --- channel-layer events (between processes; consumed by broadcast.RoomHub) ---
+
+
+def message_event(message: dict) -> dict:
+    return {"type": "chat.message", "message": message}
+
+
+def presence_event(room: str) -> dict:
+    # Carries no list: each process reads the shared presence store when it
+    # gets this, so events arriving out of order cannot leave a stale list.
+    return {"type": "chat.presence", "room": room}
+
+
+def typing_event(room: str, username: str) -> dict:
+    return {"type": "chat.typing", "room": room, "username": username}
+
+
+def revoke_event(user_id: int, credential: str | None = None) -> dict:
+    """Close the user's sockets: all, or only those opened with `credential`
+    ("session:<key>" or "token:<id>")."""
+    return {"type": "chat.revoke", "user_id": user_id, "credential": credential}

@@ -1,0 +1,36 @@
+"""Room names and the channel-layer group names built from them.
+
+One rule, used by the URL router, the consumer, the views and the page
+(static/chat/rooms.js repeats the same regular expression for the browser).
+"""
+
+import re
+
+ROOM_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class InvalidRoomName(ValueError):
+    pass
+
+
+def canonical_room(name: str) -> str:
+    """The room's canonical (lowercase) name, or InvalidRoomName."""
+    if not isinstance(name, str) or not ROOM_NAME_RE.fullmatch(name):
+        raise InvalidRoomName(
+            "A room name is 1 to 64 ASCII letters, digits, '-' or '_'."
+        )
+    return name.lower()
+
+
+def is_valid_room(name: str) -> bool:
+    return isinstance(name, str) and ROOM_NAME_RE.fullmatch(name) is not None
+
+
+# Channel-layer group names allow ASCII letters, digits, '-', '_' and '.' and
+# fewer than 100 characters; room names are a subset, so these always fit.
+def room_group(room: str) -> str:
+    return f"chat.room.{room}"
+
+
+def user_group(user_id: int) -> str:
+    return f"chat.user.{user_id}"
