@@ -4,3 +4,8 @@ from .base import *  # noqa: F401,F403
 from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
+
+# Static files straight from the apps (no collectstatic needed), rescanned on
+# each request: convenient here, too slow for production.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,65 @@
+"""In-process fixtures: the real ASGI application driven by channels'
+WebsocketCommunicator, on the test database, with the in-memory layer."""
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+
+from accounts.models import ApiToken
+from chat import state
+
+
+@pytest.fixture(autouse=True)
+def fresh_layer_and_state():
+    """Each test starts with an empty channel layer and shared state."""
+    channel_layers.backends.clear()
+    state._states.clear()
+    yield
+    channel_layers.backends.clear()
+    state._states.clear()
+
+
+def _create_user(username: str):
+    user = get_user_model().objects.create_user(username, password="pw-12345-long")
+    _, token = ApiToken.objects.issue(user)
+    user.token = token
+    return user
+
+
+@pytest.fixture
+def make_user(transactional_db):
+    """`await make_user("alice")`: a user with a token in `.token`."""
+    return database_sync_to_async(_create_user)
+
+
+@pytest.fixture
+async def connect():
+    """Open a socket as `user` (by token) to `path`; returns the communicator
+    after reading hello and history (stored on it as .hello, .history)."""
+    from config.asgi import application
+
+    opened = []
+
+    async def open_(user, room: str = "lobby", query: str = "", headers=None, accept=True):
+        path = f"/ws/chat/{room}/" + (f"?{query}" if query else "")
+        hdrs = headers if headers is not None else [
+            (b"authorization", f"Bearer {user.token}".encode())
+        ]
+        comm = WebsocketCommunicator(application, path, headers=hdrs)
+        connected, _ = await comm.connect()
+        opened.append(comm)
+        if not accept:
+            return connected, comm
+        assert connected
+        comm.hello = await comm.receive_json_from()
+        comm.history = await comm.receive_json_from()
+        return comm
+
+    yield open_
+    for comm in opened:
+        try:
+            await comm.disconnect()
+        except Exception:
+            pass  # already closed by the test or the server

@@ -1,0 +1,41 @@
+"""Fixtures for tests that run real server processes (see tests/servers.py)."""
+
+import pytest
+
+from .servers import Deployment, fresh_postgres_database
+from .services import postgres_url, redis_url
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    """The defaults a user gets: a fresh SQLite file, in-memory layer, no Redis."""
+    deployments = []
+
+    def make(**settings) -> Deployment:
+        db = tmp_path / f"db-{len(deployments)}.sqlite3"
+        d = Deployment(tmp_path, f"sqlite:///{db}", **settings)
+        deployments.append(d)
+        return d
+
+    yield make
+    for d in deployments:
+        d.stop()
+
+
+@pytest.fixture
+def scaled_deployment(tmp_path):
+    """Scale-out: a fresh PostgreSQL database and the machine's Redis."""
+    redis = redis_url()
+    base = postgres_url()
+    made = []
+
+    def make(redis_url: str = redis, **settings) -> Deployment:
+        url, drop = fresh_postgres_database(base)
+        d = Deployment(tmp_path, url, redis_url=redis_url, **settings)
+        made.append((d, drop))
+        return d
+
+    yield make
+    for d, drop in made:
+        d.stop()
+        drop()
