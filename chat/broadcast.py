@@ -78,7 +78,6 @@ class RoomHub:
         self.rooms: dict[str, set["ChatConsumer"]] = {}
         self.users: dict[int, set["ChatConsumer"]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
-        self._presence: dict[str, list[str]] = {}
         self._presence_dirty: set[str] = set()
         self._presence_wake = asyncio.Event()
         self._start_lock = asyncio.Lock()
@@ -129,7 +128,6 @@ class RoomHub:
             if not members:
                 del self.rooms[consumer.room]
                 self.last_seen.pop(consumer.room, None)
-                self._presence.pop(consumer.room, None)
                 await self._group_discard(room_group(consumer.room))
         sockets = self.users.get(consumer.user_id)
         if sockets is not None and consumer in sockets:
@@ -141,10 +139,6 @@ class RoomHub:
     def note_seq(self, room: str, seq: int) -> None:
         if seq > self.last_seen.get(room, 0):
             self.last_seen[room] = seq
-
-    def note_presence(self, room: str, online: list[str]) -> None:
-        """The list a connecting socket got in hello: the room's baseline."""
-        self._presence.setdefault(room, online)
 
     # --- events ---
 
@@ -237,8 +231,9 @@ class RoomHub:
             await self._resubscribe()
 
     async def _presence_loop(self) -> None:
-        """Send each local room its online list when it changed; one at a time
-        so that an older read never overwrites a newer one."""
+        """Send each local socket the room's online list when it differs from
+        the list that socket last got (in hello or presence); one room at a
+        time, so that an older read never overwrites a newer one."""
         state = get_state()
         while True:
             await self._presence_wake.wait()
@@ -252,10 +247,11 @@ class RoomHub:
                 except Exception as exc:
                     log.warning("presence read for %s failed (%s)", room, exc)
                     continue
-                if online != self._presence.get(room):
-                    self._presence[room] = online
-                    text = events.encode(events.presence_frame(online))
-                    for consumer in tuple(self.rooms.get(room, ())):
+                text = None
+                for consumer in tuple(self.rooms.get(room, ())):
+                    if consumer.online is not None and consumer.online != online:
+                        consumer.online = online
+                        text = text or events.encode(events.presence_frame(online))
                         consumer.push(text)
 
 

@@ -44,7 +44,7 @@ messages_after = database_sync_to_async(actions.messages_after)
 
 def parse_since(query_string: bytes) -> int | None:
     """`since` from the query string: None when absent, ValueError when bad."""
-    values = parse_qs(query_string.decode("latin-1")).get("since")
+    values = parse_qs(query_string.decode("latin-1"), keep_blank_values=True).get("since")
     if not values:
         return None
     since = int(values[-1])
@@ -65,6 +65,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id = 0
         self.credential: str | None = None  # "session:<key>" or "token:<id>"
         self.last_seq: int | None = None  # None while connecting: buffer
+        self.online: list[str] | None = None  # the online list this socket last got
         self._joined = False
         self._closed = False
         self._close_sent = False
@@ -123,7 +124,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         self.last_seq = snapshot.last_seq
         self.hub.note_seq(room, snapshot.last_seq)
-        self.hub.note_presence(room, online)
+        self.online = online
         early, self._early = self._early, []
         for seq, text in early:
             self.deliver(seq, text)

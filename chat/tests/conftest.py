@@ -37,7 +37,10 @@ def make_user(transactional_db):
 @pytest.fixture
 async def connect():
     """Open a socket as `user` (by token) to `path`; returns the communicator
-    after reading hello and history (stored on it as .hello, .history)."""
+    after reading hello and history (stored on it as .hello, .history).
+    With accept=False: (connected, close code) — a refusal before accept is
+    `websocket.close` here, which real servers answer as HTTP 403
+    (tests/test_protocol_e2e.py checks the status on a real server)."""
     from config.asgi import application
 
     opened = []
@@ -48,10 +51,10 @@ async def connect():
             (b"authorization", f"Bearer {user.token}".encode())
         ]
         comm = WebsocketCommunicator(application, path, headers=hdrs)
-        connected, _ = await comm.connect()
+        connected, code = await comm.connect()
         opened.append(comm)
         if not accept:
-            return connected, comm
+            return connected, code
         assert connected
         comm.hello = await comm.receive_json_from()
         comm.history = await comm.receive_json_from()
