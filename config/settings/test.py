@@ -5,6 +5,9 @@ several processes start real servers with REDIS_URL themselves
 (tests/conftest.py), reading it from the environment.
 """
 
+import os
+from pathlib import Path
+
 from .base import *  # noqa: F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -15,3 +18,13 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 # each request: convenient here, too slow for production.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Django's default SQLite test database is in-memory with a shared cache,
+# whose table locks ignore the busy timeout, so concurrent writers fail at
+# once instead of waiting. A file behaves like what users run.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"chat-test-{os.getpid()}.sqlite3")
+    }

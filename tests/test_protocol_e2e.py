@@ -1,0 +1,151 @@
+"""The protocol against a real server process (uvicorn) and a real client."""
+
+import asyncio
+import re
+
+import httpx
+import pytest
+import websockets
+
+from .wsclient import ChatClient
+
+
+@pytest.fixture
+def server_and_tokens(deployment):
+    d = deployment()
+    tokens = d.tokens("alice", "bob", "carol", "dave")
+    return d, d.server(), tokens
+
+
+async def handshake_status(url: str, headers: dict) -> int:
+    try:
+        ws = await websockets.connect(url, additional_headers=headers)
+    except websockets.InvalidStatus as exc:
+        return exc.response.status_code
+    await ws.close()
+    return 101
+
+
+async def test_refusals_are_http_403_before_accept(server_and_tokens):
+    """Bad room names, no credentials, bad tokens and foreign Origins get HTTP 403."""
+    _, server, (alice, *_) = server_and_tokens
+    auth = {"Authorization": f"Bearer {alice}"}
+    cases = {
+        "caf%C3%A9": auth, "x" * 65: auth, "..": auth, "": auth,
+        "lobby?since=x": auth,
+    }
+    for room, headers in cases.items():
+        assert await handshake_status(f"{server.ws}/ws/chat/{room}/", headers) == 403, room
+    lobby = f"{server.ws}/ws/chat/lobby/"
+    assert await handshake_status(lobby, {}) == 403
+    assert await handshake_status(lobby, {"Authorization": "Bearer wrong"}) == 403
+    assert await handshake_status(lobby, {**auth, "Origin": "https://evil.example"}) == 403
+    assert await handshake_status(lobby, auth) == 101
+
+
+async def test_browser_session_needs_same_site_origin(server_and_tokens):
+    """A user who signed up on the page connects with the session cookie and an
+    allowed Origin, is refused without one, and appears under its username."""
+    _, server, _ = server_and_tokens
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        page = await http.get("/accounts/signup/")
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        reply = await http.post("/accounts/signup/", data={
+            "csrfmiddlewaretoken": csrf, "username": "erin",
+            "password1": "a-long-pass-phrase-42", "password2": "a-long-pass-phrase-42",
+        })
+        assert reply.status_code == 302
+        cookie = f"sessionid={http.cookies['sessionid']}"
+    lobby = f"{server.ws}/ws/chat/lobby/"
+    assert await handshake_status(lobby, {"Cookie": cookie}) == 403
+    assert await handshake_status(lobby, {"Cookie": cookie, "Origin": "https://evil.example"}) == 403
+    client = await ChatClient.connect(
+        server.ws, "lobby", headers={"Cookie": cookie, "Origin": server.http}
+    )
+    assert client.hello["username"] == "erin"
+    await client.close()
+
+
+async def test_seed_tutorial_client_reads_posts_unchanged(server_and_tokens):
+    """A client written for the tutorial sends {"message"} and reads
+    data.username + ': ' + data.message from message frames."""
+    _, server, (alice, bob, *_) = server_and_tokens
+    a = await ChatClient.connect(server.ws, "lobby", alice)
+    b = await ChatClient.connect(server.ws, "lobby", bob)
+    await a.send({"message": "hi"})
+    data = await b.next("message")
+    assert data["username"] + ": " + data["message"] == "alice: hi"
+    await a.close(); await b.close()
+
+
+async def test_resume_while_others_post_sees_every_seq_once_in_order(server_and_tokens):
+    """Three clients post while a fourth keeps reconnecting with since=<last seq>:
+    it sees every seq exactly once, in order, across all its connections."""
+    _, server, (alice, bob, carol, dave) = server_and_tokens
+    per_poster, posters = 60, [alice, bob, carol]
+    total = per_poster * len(posters)
+
+    async def poster(token: str, name: str) -> set[int]:
+        client = await ChatClient.connect(server.ws, "busy", token)
+        acked = set()
+        for n in range(per_poster):
+            await client.post(f"{name}-{n}", client_id=f"{name}-{n}")
+            acked.add((await client.next("ack"))["seq"])
+        await client.close()
+        return acked
+
+    seen: list[int] = []
+    reconnects = 0
+
+    async def reader() -> None:
+        nonlocal reconnects
+        since = None
+        while len(seen) < total:
+            client = await ChatClient.connect(server.ws, "busy", dave, since=since)
+            assert since is None or client.history["complete"], client.history
+            seen.extend(m["seq"] for m in client.history["messages"])
+            for _ in range(7):  # a few live frames, then drop the socket
+                if len(seen) >= total:
+                    break
+                seen.append((await client.next("message", timeout=15))["seq"])
+            since = seen[-1] if seen else 0
+            reconnects += 1
+            await client.close()
+
+    acked_sets = await asyncio.wait_for(
+        asyncio.gather(reader(), *(poster(t, n) for t, n in zip(posters, "abc"))), 90
+    )
+    acked = set().union(*acked_sets[1:])
+    print(f"posts acked={len(acked)} seen={len(seen)} reconnects={reconnects}")
+    assert acked == set(range(1, total + 1))
+    assert seen == list(range(1, total + 1)), "a gap, a duplicate or a reordering"
+    assert reconnects > 5
+
+
+async def test_history_survives_a_server_restart(deployment):
+    """Messages are stored: a new server process on the same database serves them."""
+    d = deployment()
+    (alice,) = d.tokens("alice")
+    first = d.server()
+    client = await ChatClient.connect(first.ws, "keep", alice)
+    await client.post("still here after restart", client_id="k1")
+    await client.next("ack")
+    await client.close()
+    first.stop()
+    second = d.server()
+    client = await ChatClient.connect(second.ws, "keep", alice, since=0)
+    assert [(m["seq"], m["message"]) for m in client.history["messages"]] == [
+        (1, "still here after restart")
+    ]
+    assert client.hello["last_seq"] == 1
+    await client.close()
+
+
+async def test_oversized_frame_closes_1009_on_the_real_server(server_and_tokens):
+    """The production server closes a frame over 64 KiB with 1009."""
+    _, server, (alice, *_) = server_and_tokens
+    client = await ChatClient.connect(server.ws, "lobby", alice)
+    await client.send({"message": "x" * (70 * 1024)})
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.recv()
+    assert closed.value.rcvd.code == 1009
