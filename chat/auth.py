@@ -20,6 +20,9 @@ from django.http.request import split_domain_port, validate_host
 
 from accounts.models import user_for_token
 
+from . import metrics
+from .logfmt import log_event
+
 log = logging.getLogger("chat.auth")
 
 
@@ -56,7 +59,8 @@ class TokenOrSessionAuthMiddleware:
             return await self.inner(scope, receive, send)
         reason, scope = await self._authenticate(scope)
         if reason is not None:
-            log.info("refused handshake path=%s reason=%s", scope.get("path"), reason)
+            metrics.REFUSALS.labels(reason).inc()
+            log_event(log, "refused", path=scope.get("path"), reason=reason)
             return await WebsocketDenier()(scope, receive, send)
         return await self.inner(scope, receive, send)
 

@@ -20,8 +20,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import actions, events
-from .broadcast import get_hub, publish_message, publish_presence, publish_typing
+from . import actions, events, metrics
+from .broadcast import get_hub, publish_presence, publish_typing
+from .logfmt import log_event
+from .posting import RateLimited, post_message, take_token
 from .protocol import (
     CloseCode,
     ErrorCode,
@@ -36,7 +38,6 @@ from .state import get_state
 
 log = logging.getLogger("chat.consumers")
 
-store_post = database_sync_to_async(actions.store_post)
 connect_snapshot = database_sync_to_async(actions.connect_snapshot)
 history_page = database_sync_to_async(actions.history_page)
 messages_after = database_sync_to_async(actions.messages_after)
@@ -84,11 +85,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             room = canonical_room(self.scope["url_route"]["kwargs"]["room"])
             since = parse_since(self.scope.get("query_string", b""))
-        except (InvalidRoomName, ValueError):
-            await self.close()  # before accept: HTTP 403
+        except InvalidRoomName:
+            await self._refuse_handshake("bad_room")
+            return
+        except ValueError:
+            await self._refuse_handshake("bad_since")
             return
         if user is None or not user.is_authenticated:
-            await self.close()
+            await self._refuse_handshake("anonymous")
             return
         self.room = room
         self.user = user
@@ -97,6 +101,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.credential = self.scope.get("chat_credential")
         self.conn_id = uuid.uuid4().hex
         await self.accept()
+        metrics.CONNECTS.inc()
+        metrics.OPEN_SOCKETS.inc()
 
         self.hub = get_hub()
         await self.hub.join(self)  # from here, live messages are buffered
@@ -128,13 +134,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         early, self._early = self._early, []
         for seq, text in early:
             self.deliver(seq, text)
-        log.info("connect room=%s user=%s since=%s", room, self.username, since)
+        log_event(log, "connect", room=room, user=self.username, since=since)
         if came_online:
             await publish_presence(room)
+
+    async def _refuse_handshake(self, reason: str) -> None:
+        metrics.REFUSALS.labels(reason).inc()
+        log_event(log, "refused", path=self.scope.get("path"), reason=reason)
+        await self.close()  # before accept: HTTP 403
 
     async def disconnect(self, code) -> None:
         self._closed = self._close_sent = True
         self._outbox.clear()
+        if self.room:  # accepted
+            metrics.OPEN_SOCKETS.dec()
+            metrics.DISCONNECTS.labels(code).inc()
+            log_event(log, "disconnect", room=self.room, user=self.username, code=code)
         if not self._joined:
             return
         self._joined = False
@@ -145,7 +160,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await publish_presence(self.room)
         except Exception as exc:
             log.warning("presence leave for %s failed (%s)", self.room, exc)
-        log.info("disconnect room=%s user=%s code=%s", self.room, self.username, code)
 
     # --- frames from the client ---
 
@@ -185,35 +199,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _take_token(self) -> bool:
         """The per-user rate limit; kept up long after, the socket is closed."""
-        if await get_state().take_token(self.user_id):
-            self._strikes = 0
-            return True
+        try:
+            await take_token(self.user)
+        except RateLimited as exc:
+            await self._rate_limited(exc)
+            return False
+        self._strikes = 0
+        return True
+
+    async def _rate_limited(self, exc: RateLimited) -> None:
         self._strikes += 1
         if self._strikes >= settings.CHAT_RATE_LIMIT_CLOSE_AFTER:
-            log.info("rate-limit close room=%s user=%s", self.room, self.username)
+            log_event(log, "close", room=self.room, user=self.username, reason="rate_limit")
             await self.close(code=CloseCode.POLICY_VIOLATION)
         else:
-            rate = settings.CHAT_RATE_LIMIT_PER_SECOND
-            self.refuse(
-                ErrorCode.RATE_LIMITED,
-                f"Too many messages: at most {rate:g} a second. Wait and send again.",
-            )
-        return False
+            self.refuse(exc.code, exc.detail)
 
     async def _post(self, frame: PostFrame) -> None:
-        if not await self._take_token():
-            return
         try:
-            message, created = await store_post(
-                self.room, self.user, frame.text, frame.client_id
+            message, _created = await post_message(
+                self.user, self.room, frame.text, frame.client_id
             )
+        except RateLimited as exc:
+            await self._rate_limited(exc)
+            return
         except actions.PostRefused as exc:
             self.refuse(exc.code, exc.detail)
             return
+        self._strikes = 0
         if frame.client_id is not None:
             self.push_frame(events.ack_frame(client_id=frame.client_id, seq=message["seq"]))
-        if created:
-            await publish_message(message)
 
     async def _typing(self) -> None:
         if await get_state().typing_allowed(self.user_id, self.room):
@@ -228,7 +243,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def refuse(self, code: str, detail: str) -> None:
-        log.info("refused room=%s user=%s code=%s", self.room, self.username, code)
+        metrics.ERRORS.labels(code).inc()
+        log_event(log, "error", room=self.room, user=self.username, code=code)
         self.push_frame(events.error_frame(str(code), detail))
 
     # --- frames to the client (called by this consumer and by the RoomHub) ---
@@ -296,7 +312,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self._outbox.append(text)
         if len(self._outbox) > settings.CHAT_OUTBOX_MAX:
-            log.info("too-slow close room=%s user=%s", self.room, self.username)
+            log_event(log, "close", room=self.room, user=self.username, reason="too_slow")
             self._outbox.clear()
             asyncio.create_task(self.close(code=CloseCode.TOO_SLOW))
             return
@@ -316,7 +332,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def revoke(self) -> None:
         """Logged out, deactivated or token revoked: close with 4403."""
-        log.info("revoke room=%s user=%s", self.room, self.username)
+        log_event(log, "close", room=self.room, user=self.username, reason="revoked")
         asyncio.create_task(self.close(code=CloseCode.REVOKED))
 
     async def close(self, code=None, reason=None) -> None:
