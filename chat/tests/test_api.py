@@ -1,0 +1,238 @@
+"""The REST API (chat/api/views.py), in process: Django's AsyncClient drives the
+real views on the test database; WebSocket members see what the API posts."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import AsyncClient
+
+from chat.models import Message, Room
+
+
+def bearer(user) -> dict:
+    return {"Authorization": f"Bearer {user.token}"}
+
+
+@pytest.fixture
+def api():
+    return AsyncClient()
+
+
+@database_sync_to_async
+def stored(room="lobby"):
+    return list(Message.objects.filter(room__name=room).values_list("seq", "text"))
+
+
+@database_sync_to_async
+def lock(room: str) -> None:
+    Room.objects.filter(name=room).update(locked=True)
+
+
+async def post(api, user, room, body, **headers):
+    return await api.post(
+        f"/api/rooms/{room}/messages", body, content_type="application/json",
+        headers={**bearer(user), **headers},
+    )
+
+
+def assert_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == code and body["detail"], body
+
+
+async def test_token_from_username_and_password(make_user, api):
+    """POST /api/token with the right password gives a new token that authenticates."""
+    await make_user("alice")
+    response = await api.post(
+        "/api/token", {"username": "alice", "password": "pw-12345-long"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    token = response.json()["token"]
+    assert response.json()["username"] == "alice"
+    rooms = await api.get("/api/rooms", headers={"Authorization": f"Bearer {token}"})
+    assert rooms.status_code == 200
+
+
+async def test_token_refused_with_wrong_password_or_bad_body(make_user, api):
+    """A wrong password is 401 unauthorized; a body without strings is 400 bad_frame."""
+    await make_user("alice")
+    wrong = await api.post(
+        "/api/token", {"username": "alice", "password": "nope"}, content_type="application/json"
+    )
+    assert_error(wrong, 401, "unauthorized")
+    bad = await api.post("/api/token", {"username": 1}, content_type="application/json")
+    assert_error(bad, 400, "bad_frame")
+    not_json = await api.post("/api/token", "{", content_type="application/json")
+    assert_error(not_json, 400, "bad_json")
+
+
+async def test_credentials_required(make_user, api):
+    """No credentials, a malformed header or an unknown token: 401 with WWW-Authenticate."""
+    await make_user("alice")
+    for headers in ({}, {"Authorization": "Token abc"}, {"Authorization": "Bearer nope"}):
+        response = await api.get("/api/rooms", headers=headers)
+        assert_error(response, 401, "unauthorized")
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_rooms_lists_every_room(make_user, connect, api):
+    """GET /api/rooms lists rooms by name with last_seq and locked."""
+    alice = await make_user("alice")
+    await connect(alice, "beta")
+    await post(api, alice, "alpha", {"message": "hi"})
+    response = await api.get("/api/rooms", headers=bearer(alice))
+    rooms = response.json()["rooms"]
+    assert [(r["name"], r["last_seq"], r["locked"]) for r in rooms] == [
+        ("alpha", 1, False), ("beta", 0, False),
+    ]
+    assert rooms[0]["last_message_at"].endswith("Z") and rooms[1]["last_message_at"] is None
+
+
+async def test_post_is_stored_and_broadcast_like_a_websocket_post(make_user, connect, api):
+    """An API post takes the next seq after a WebSocket post, reaches every
+    member live, and the reply carries the stored message."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    b = await connect(bob, "lobby")
+    await b.send_json_to({"message": "from the socket"})
+    assert (await b.receive_json_from())["seq"] == 1
+    response = await post(api, alice, "Lobby", {"message": "  from the API  "})
+    assert response.status_code == 201
+    message = response.json()
+    assert {k: message[k] for k in ("type", "seq", "room", "username", "message")} == {
+        "type": "message", "seq": 2, "room": "lobby", "username": "alice",
+        "message": "from the API",
+    }
+    assert await b.receive_json_from() == message
+    assert await stored() == [(1, "from the socket"), (2, "from the API")]
+
+
+async def test_repeated_client_id_is_stored_once(make_user, connect, api):
+    """A retried post with the same client_id answers 200 with the first
+    message; stored and broadcast once, whether sent by socket or API."""
+    alice = await make_user("alice")
+    a = await connect(alice)
+    first = await post(api, alice, "lobby", {"message": "once", "client_id": "c-1"})
+    again = await post(api, alice, "lobby", {"message": "once", "client_id": "c-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert (await a.receive_json_from())["seq"] == 1
+    await a.send_json_to({"message": "once", "client_id": "c-1"})
+    assert await a.receive_json_from() == {"type": "ack", "client_id": "c-1", "seq": 1}
+    assert await a.receive_nothing(timeout=0.3)
+    assert await stored() == [(1, "once")]
+
+
+async def test_invalid_posts_get_protocol_codes_and_store_nothing(make_user, connect, api, settings):
+    """empty → 400, too_long → 413, bad_json/bad_frame → 400; nothing stored or sent."""
+    settings.CHAT_MAX_MESSAGE_LENGTH = 10
+    alice = await make_user("alice")
+    a = await connect(alice)
+    assert_error(await post(api, alice, "lobby", {"message": "   "}), 400, "empty")
+    assert_error(await post(api, alice, "lobby", {"message": "x" * 11}), 413, "too_long")
+    assert_error(await post(api, alice, "lobby", {"message": 5}), 400, "bad_frame")
+    assert_error(await post(api, alice, "lobby", {"message": "x", "client_id": ""}), 400, "bad_frame")
+    assert_error(await post(api, alice, "lobby", "[1]"), 400, "bad_frame")
+    assert_error(await post(api, alice, "lobby", "{nope"), 400, "bad_json")
+    assert_error(await post(api, alice, "lobby", "x" * (settings.CHAT_MAX_FRAME_BYTES + 1)),
+                 413, "too_long")
+    assert await a.receive_nothing(timeout=0.3)
+    assert await stored() == []
+
+
+async def test_rate_limit_is_shared_with_the_websocket(make_user, connect, api, settings):
+    """The user's one token bucket covers socket and API posts: over it, 429
+    rate_limited with Retry-After, and nothing stored."""
+    settings.CHAT_RATE_LIMIT_PER_SECOND = 0.001
+    settings.CHAT_RATE_LIMIT_BURST = 2
+    alice = await make_user("alice")
+    a = await connect(alice)
+    await a.send_json_to({"message": "1"})
+    assert (await a.receive_json_from())["seq"] == 1
+    assert (await post(api, alice, "lobby", {"message": "2"})).status_code == 201
+    refused = await post(api, alice, "lobby", {"message": "3"})
+    assert_error(refused, 429, "rate_limited")
+    assert refused["Retry-After"] == "1"
+    assert [text for _, text in await stored()] == ["1", "2"]
+
+
+async def test_locked_room_refuses_posts_but_can_be_read(make_user, api):
+    """In a locked room a post is 403 forbidden; reading still works."""
+    alice = await make_user("alice")
+    await post(api, alice, "lobby", {"message": "before"})
+    await lock("lobby")
+    assert_error(await post(api, alice, "lobby", {"message": "after"}), 403, "forbidden")
+    page = await api.get("/api/rooms/lobby/messages", headers=bearer(alice))
+    assert [m["message"] for m in page.json()["messages"]] == ["before"]
+
+
+async def test_history_pages_with_before_and_limit(make_user, api):
+    """GET messages: the newest `limit` below `before`, oldest first, has_more."""
+    alice = await make_user("alice")
+    for n in range(1, 6):
+        await post(api, alice, "lobby", {"message": f"m{n}"})
+    page = (await api.get("/api/rooms/LOBBY/messages?limit=2", headers=bearer(alice))).json()
+    assert (page["room"], [m["seq"] for m in page["messages"]], page["has_more"]) == (
+        "lobby", [4, 5], True,
+    )
+    page = (await api.get("/api/rooms/lobby/messages?before=3&limit=5",
+                          headers=bearer(alice))).json()
+    assert ([m["message"] for m in page["messages"]], page["has_more"]) == (["m1", "m2"], False)
+
+
+async def test_history_refuses_bad_parameters_and_unknown_rooms(make_user, api, settings):
+    """Bad before/limit: 400 bad_frame. Unknown room or bad name: 404 not_found,
+    and reading never creates a room."""
+    alice = await make_user("alice")
+    for query in ("limit=0", f"limit={settings.CHAT_HISTORY_PAGE_MAX + 1}", "before=0",
+                  "before=x"):
+        response = await api.get(f"/api/rooms/lobby/messages?{query}", headers=bearer(alice))
+        assert_error(response, 400, "bad_frame")
+    for room in ("nowhere", "caf%C3%A9", "x" * 65):
+        response = await api.get(f"/api/rooms/{room}/messages", headers=bearer(alice))
+        assert_error(response, 404, "not_found")
+    assert not await database_sync_to_async(Room.objects.filter(name="nowhere").exists)()
+
+
+async def test_unknown_paths_and_methods_answer_json(make_user, api):
+    """An unknown API path is a JSON 404; a wrong method a JSON 405 with Allow."""
+    alice = await make_user("alice")
+    assert_error(await api.get("/api/nothing", headers=bearer(alice)), 404, "not_found")
+    response = await api.delete("/api/rooms", headers=bearer(alice))
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET"
+
+
+async def test_session_writes_need_the_csrf_token(make_user, connect, api):
+    """With the page's session, GET works; a POST needs the CSRF token."""
+    alice = await make_user("alice")
+    await api.aforce_login(alice)
+    csrf_client = AsyncClient(enforce_csrf_checks=True)
+    await csrf_client.aforce_login(alice)
+    assert (await csrf_client.get("/api/rooms")).status_code == 200
+    url = "/api/rooms/lobby/messages"
+    refused = await csrf_client.post(url, {"message": "x"}, content_type="application/json")
+    assert_error(refused, 403, "forbidden")
+    page = await csrf_client.get("/chat/lobby/")  # the page sets the CSRF cookie
+    assert page.status_code == 200
+    token = csrf_client.cookies["csrftoken"].value
+    accepted = await csrf_client.post(
+        url, {"message": "x"}, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+    assert accepted.status_code == 201, accepted.content
+
+
+async def test_bearer_writes_need_no_csrf_token(make_user):
+    """A token-authenticated POST is not subject to the CSRF check."""
+    alice = await make_user("alice")
+    client = AsyncClient(enforce_csrf_checks=True)
+    response = await post(client, alice, "lobby", {"message": "bot"})
+    assert response.status_code == 201
+
+
+async def test_schema_is_served(api):
+    """/api/schema/ is an OpenAPI 3 document naming every endpoint."""
+    schema = (await api.get("/api/schema/")).json()
+    assert schema["openapi"].startswith("3.")
+    assert set(schema["paths"]) == {"/api/token", "/api/rooms", "/api/rooms/{room}/messages"}
