@@ -1,4 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from .models import ApiToken
 
@@ -8,3 +10,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["user", "created_at"]
     search_fields = ["user__username"]
     readonly_fields = ["digest", "created_at"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ChatUserAdmin(UserAdmin):
+    actions = ["deactivate"]
+
+    @admin.action(description="Deactivate selected users (sockets closed, tokens refused)")
+    def deactivate(self, request, queryset) -> None:
+        count = 0
+        # save(), not update(): the post_save signal closes the user's sockets
+        # on every process (chat/signals.py).
+        for user in queryset.filter(is_active=True):
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            count += 1
+        self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)

@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import events
+from . import events, metrics
 from .models import Room
 from .rooms import room_group, user_group
 from .state import get_state
@@ -58,6 +58,10 @@ async def publish_presence(room: str) -> None:
 
 async def publish_typing(room: str, username: str) -> None:
     await publish(room_group(room), events.typing_event(room, username))
+
+
+async def publish_deleted(room: str, seq: int) -> None:
+    await publish(room_group(room), events.deleted_event(room, seq))
 
 
 async def publish_revoke(user_id: int, credential: str | None = None) -> None:
@@ -154,12 +158,20 @@ class RoomHub:
                 text = events.encode(message)  # once, for every local socket
                 for consumer in tuple(members):
                     consumer.deliver(seq, text)
+                metrics.observe_fanout(message, len(members), time.time())
         elif kind == "chat.typing":
             username = event["username"]
             members = self.rooms.get(event["room"], ())
             text = events.encode(events.typing_frame(username))
             for consumer in tuple(members):
                 if consumer.username != username:
+                    consumer.push(text)
+        elif kind == "chat.deleted":
+            # Only to sockets past hello: a connecting socket reads the
+            # deletion from its snapshot.
+            text = events.encode(events.deleted_frame(room=event["room"], seq=event["seq"]))
+            for consumer in tuple(self.rooms.get(event["room"], ())):
+                if consumer.last_seq is not None:
                     consumer.push(text)
         elif kind == "chat.presence":
             self._presence_dirty.add(event["room"])

@@ -73,6 +73,11 @@ def error_frame(code: str, detail: str) -> dict:
     return {"type": "error", "code": code, "detail": detail}
 
 
+def deleted_frame(*, room: str, seq: int) -> dict:
+    """A moderator deleted message `seq`: show a tombstone in its place."""
+    return {"type": "deleted", "room": room, "seq": seq}
+
+
 # --- channel-layer events (between processes; consumed by broadcast.RoomHub) ---
 
 
@@ -84,6 +89,10 @@ def presence_event(room: str) -> dict:
     # Carries no list: each process reads the shared presence store when it
     # gets this, so events arriving out of order cannot leave a stale list.
     return {"type": "chat.presence", "room": room}
+
+
+def deleted_event(room: str, seq: int) -> dict:
+    return {"type": "chat.deleted", "room": room, "seq": seq}
 
 
 def typing_event(room: str, username: str) -> dict:
