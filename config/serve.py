@@ -7,8 +7,12 @@ one worker on the in-memory layer is refused here, before anything starts.
 """
 
 import argparse
+import atexit
+import glob
 import os
+import shutil
 import sys
+import tempfile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=int(os.environ.get("WORKERS", "1")), help="processes"
     )
     args = parser.parse_args(argv)
+    _prepare_metrics_dir(args.workers)
 
     import django
     from django.conf import settings
@@ -51,6 +56,22 @@ def main(argv: list[str] | None = None) -> int:
         lifespan="off",
     )
     return 0
+
+
+def _prepare_metrics_dir(workers: int) -> None:
+    """With several workers, /metrics must add up every worker's values:
+    prometheus-client's multiprocess mode keeps them in files in
+    PROMETHEUS_MULTIPROC_DIR, set here before any worker imports it."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        # Values of a previous run would be added to this one's.
+        for name in glob.glob(os.path.join(given, "*.db")):
+            os.remove(name)
+    elif workers > 1:  # (one process: the default registry is exact)
+        made = tempfile.mkdtemp(prefix="chat-metrics-")
+        atexit.register(shutil.rmtree, made, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
 
 
 if __name__ == "__main__":

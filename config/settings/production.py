@@ -1,11 +1,40 @@
-"""Production: DEBUG off, SECRET_KEY required, secure cookies (docs/deploy.md)."""
+"""Production: DEBUG off, SECRET_KEY and ALLOWED_HOSTS required, HTTPS only.
+
+Behind a TLS-terminating proxy (docs/api.md, "Production settings"):
+
+    DJANGO_SETTINGS_MODULE=config.settings.production
+    SECRET_KEY=<50+ random characters>     # required
+    ALLOWED_HOSTS=chat.example.org         # required
+    CSRF_TRUSTED_ORIGINS=https://chat.example.org
+
+`python manage.py check --deploy` is clean with these. Each security default
+below can be relaxed through the environment while a deployment is tried out.
+"""
 
 from .base import *  # noqa: F401,F403
 from .base import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: refuse to start without one
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")  # no default either
 
+# The proxy terminates TLS and says so in X-Forwarded-Proto; trust that header
+# only behind a proxy that sets it (and strips a client's own).
+if env.bool("SECURE_PROXY_SSL_HEADER", default=True):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes and the metrics scraper talk plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+# An hour by default; raise it (31536000, a year) once HTTPS is known good:
+# browsers remember it.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Static files: `python manage.py collectstatic` into STATIC_ROOT, served by
+# whitenoise (compressed, cache-busting names), or by the proxy from there.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
