@@ -111,6 +111,7 @@ def _schemas() -> dict:
                 },
                 "client_id": {
                     "type": "string",
+                    "nullable": True,  # null: no client_id, as over the WebSocket
                     "minLength": 1,
                     "maxLength": 64,
                     "description": "Stored at most once per (user, client_id): "

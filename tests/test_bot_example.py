@@ -1,0 +1,43 @@
+"""examples/bot.py, as a user runs it, against a real server."""
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+
+from .servers import ROOT
+from .wsclient import ChatClient
+
+
+async def test_bot_answers_time(deployment):
+    """The example bot joins the room with its token and answers `!time` with
+    the UTC time; it ignores other messages."""
+    d = deployment()
+    bot_token, alice_token = d.tokens("timebot", "alice")
+    server = d.server()
+    bot = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "bot.py")],
+        env={**os.environ, "CHAT_TOKEN": bot_token, "CHAT_URL": server.ws, "CHAT_ROOM": "lobby"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        alice = await ChatClient.connect(server.ws, "lobby", alice_token)
+        online = alice.hello["online"]
+        while "timebot" not in online:  # the bot is in the room: presence says so
+            online = (await alice.next("presence", timeout=15))["online"]
+        await alice.post("hello bot")
+        await alice.post("!time")
+        answers = []
+        while len(answers) < 1:
+            frame = await alice.next("message")
+            if frame["username"] == "timebot":
+                answers.append(frame)
+        assert re.fullmatch(r"The time is \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", answers[0]["message"])
+        assert answers[0]["seq"] == 3  # after "hello bot" (1) and "!time" (2): one answer
+        await alice.nothing("message", timeout=0.5)
+        await alice.close()
+    finally:
+        bot.terminate()
+        output, _ = bot.communicate(timeout=10)
+    assert "bot: in room lobby as timebot" in output
