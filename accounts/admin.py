@@ -20,7 +20,9 @@ admin.site.unregister(User)
 class ChatUserAdmin(UserAdmin):
     actions = ["deactivate"]
 
-    @admin.action(description="Deactivate selected users (sockets closed, tokens refused)")
+    @admin.action(
+        description="Deactivate selected users (sockets closed, tokens refused)"
+    )
     def deactivate(self, request, queryset) -> None:
         count = 0
         # save(), not update(): the post_save signal closes the user's sockets

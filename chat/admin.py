@@ -28,7 +28,15 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["room", "seq", "user", "text_start", "created_at", "deleted_at"]
     list_filter = ["room", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__username", "room__name"]
-    readonly_fields = ["room", "seq", "user", "text", "client_id", "created_at", "deleted_at"]
+    readonly_fields = [
+        "room",
+        "seq",
+        "user",
+        "text",
+        "client_id",
+        "created_at",
+        "deleted_at",
+    ]
     actions = ["delete_for_everyone"]
 
     @admin.display(description="text")

@@ -169,8 +169,9 @@ class RoomHub:
         elif kind == "chat.deleted":
             # Only to sockets past hello: a connecting socket reads the
             # deletion from its snapshot.
-            text = events.encode(events.deleted_frame(room=event["room"], seq=event["seq"]))
-            for consumer in tuple(self.rooms.get(event["room"], ())):
+            room, seq = event["room"], event["seq"]
+            text = events.encode(events.deleted_frame(room=room, seq=seq))
+            for consumer in tuple(self.rooms.get(room, ())):
                 if consumer.last_seq is not None:
                     consumer.push(text)
         elif kind == "chat.presence":

@@ -210,7 +210,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _rate_limited(self, exc: RateLimited) -> None:
         self._strikes += 1
         if self._strikes >= settings.CHAT_RATE_LIMIT_CLOSE_AFTER:
-            log_event(log, "close", room=self.room, user=self.username, reason="rate_limit")
+            log_event(
+                log, "close", room=self.room, user=self.username, reason="rate_limit"
+            )
             await self.close(code=CloseCode.POLICY_VIOLATION)
         else:
             self.refuse(exc.code, exc.detail)
@@ -312,7 +314,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self._outbox.append(text)
         if len(self._outbox) > settings.CHAT_OUTBOX_MAX:
-            log_event(log, "close", room=self.room, user=self.username, reason="too_slow")
+            log_event(
+                log, "close", room=self.room, user=self.username, reason="too_slow"
+            )
             self._outbox.clear()
             asyncio.create_task(self.close(code=CloseCode.TOO_SLOW))
             return

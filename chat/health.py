@@ -58,11 +58,16 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     the failing parts."""
     names = ("database", "channel_layer")
     results = await asyncio.gather(
-        _failure("database", _check_database), _failure("channel_layer", _check_channel_layer)
+        _failure("database", _check_database),
+        _failure("channel_layer", _check_channel_layer),
     )
     checks = {name: problem or "ok" for name, problem in zip(names, results)}
     failing = [name for name, problem in zip(names, results) if problem]
-    body = {"status": "unavailable" if failing else "ok", "failing": failing, "checks": checks}
+    body = {
+        "status": "unavailable" if failing else "ok",
+        "failing": failing,
+        "checks": checks,
+    }
     return JsonResponse(body, status=503 if failing else 200)
 
 

@@ -21,7 +21,8 @@ def _value(value: object) -> str:
 def format_event(event: str, **fields: object) -> str:
     """`event=<event> key=value ...`, quoting values that need it."""
     return " ".join(
-        [f"event={_value(event)}"] + [f"{key}={_value(value)}" for key, value in fields.items()]
+        [f"event={_value(event)}"]
+        + [f"{key}={_value(value)}" for key, value in fields.items()]
     )
 
 

@@ -37,17 +37,24 @@ REFUSALS = Counter(
     ["reason"],
 )
 DISCONNECTS = Counter(
-    "chat_disconnects_total", "Accepted WebSocket connections closed, by close code.", ["code"]
+    "chat_disconnects_total",
+    "Accepted WebSocket connections closed, by close code.",
+    ["code"],
 )
-POSTS = Counter("chat_posts_total", "Messages stored (repeated client_ids not counted).")
+POSTS = Counter(
+    "chat_posts_total", "Messages stored (repeated client_ids not counted)."
+)
 DELIVERIES = Counter(
     "chat_deliveries_total", "Room messages handed to local sockets (one per socket)."
 )
 ERRORS = Counter(
-    "chat_errors_total", "Error answers (WebSocket error frames and API errors), by code.",
+    "chat_errors_total",
+    "Error answers (WebSocket error frames and API errors), by code.",
     ["code"],
 )
-RATE_LIMITED = Counter("chat_rate_limited_total", "Posts refused by the per-user rate limit.")
+RATE_LIMITED = Counter(
+    "chat_rate_limited_total", "Posts refused by the per-user rate limit."
+)
 DELIVERY_LATENCY = Histogram(
     "chat_delivery_latency_seconds",
     "From a message's timestamp (when it was stored) to its fan-out to local sockets.",

@@ -27,11 +27,13 @@ def delete_messages(messages: QuerySet) -> int:
     """
     with transaction.atomic():
         rows = list(
-            messages.filter(deleted_at__isnull=True).values_list("pk", "room__name", "seq")
+            messages.filter(deleted_at__isnull=True).values_list(
+                "pk", "room__name", "seq"
+            )
         )
-        Message.objects.filter(pk__in=[pk for pk, _, _ in rows], deleted_at__isnull=True).update(
-            deleted_at=timezone.now()
-        )
+        Message.objects.filter(
+            pk__in=[pk for pk, _, _ in rows], deleted_at__isnull=True
+        ).update(deleted_at=timezone.now())
         deleted = [(room, seq) for _, room, seq in rows]
         if deleted:
             transaction.on_commit(lambda: async_to_sync(_publish_tombstones)(deleted))

@@ -50,22 +50,35 @@ async def serve_room(url: str, room: str, token: str) -> None:
                         since = max(since or 0, frame["messages"][-1]["seq"])
                     elif kind == "message":
                         since = max(since or 0, frame["seq"])
-                        reply = None if frame["username"] == me else answer(frame["message"])
+                        reply = (
+                            None
+                            if frame["username"] == me
+                            else answer(frame["message"])
+                        )
                         if reply is not None:
                             # client_id: one reply per message, even if resent.
-                            await ws.send(json.dumps({
-                                "type": "message",
-                                "message": reply,
-                                "client_id": f"time-{room}-{frame['seq']}",
-                            }))
+                            await ws.send(
+                                json.dumps(
+                                    {
+                                        "type": "message",
+                                        "message": reply,
+                                        "client_id": f"time-{room}-{frame['seq']}",
+                                    }
+                                )
+                            )
                     elif kind == "error":
-                        print(f"bot: refused: {frame['code']}: {frame['detail']}", flush=True)
+                        print(
+                            f"bot: refused: {frame['code']}: {frame['detail']}",
+                            flush=True,
+                        )
                 if ws.close_code == REVOKED:
                     print("bot: access revoked; stopping", file=sys.stderr)
                     return
         except websockets.InvalidStatus as exc:
-            print(f"bot: handshake refused ({exc.response.status_code}); check CHAT_TOKEN",
-                  file=sys.stderr)
+            print(
+                f"bot: handshake refused ({exc.response.status_code}); check CHAT_TOKEN",
+                file=sys.stderr,
+            )
             return
         except (OSError, websockets.ConnectionClosed) as exc:
             code = getattr(getattr(exc, "rcvd", None), "code", None)
@@ -82,7 +95,10 @@ async def serve_room(url: str, room: str, token: str) -> None:
 def main() -> int:
     token = os.environ.get("CHAT_TOKEN")
     if not token:
-        print("Set CHAT_TOKEN (python manage.py chat_token <user> --create).", file=sys.stderr)
+        print(
+            "Set CHAT_TOKEN (python manage.py chat_token <user> --create).",
+            file=sys.stderr,
+        )
         return 2
     url = os.environ.get("CHAT_URL", "ws://127.0.0.1:8000").rstrip("/")
     room = os.environ.get("CHAT_ROOM", "lobby")

@@ -33,7 +33,13 @@ def fuzzed_server(tmp_path_factory):
 # (Not schemathesis.pytest.from_fixture: its lazy loading breaks on pytest 9.2.)
 # Invalid data must be refused with a 4xx, and the API says "too long" with 413.
 CONFIG = SchemathesisConfig.from_dict(
-    {"checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "404", "413"]}}}
+    {
+        "checks": {
+            "negative_data_rejection": {
+                "expected-statuses": ["400", "401", "404", "413"]
+            }
+        }
+    }
 )
 schema = schemathesis.openapi.from_dict(openapi_schema(), config=CONFIG)
 
@@ -49,4 +55,6 @@ def test_api_conforms_to_its_schema(case, fuzzed_server):
     """Each generated request gets a documented status and a body that matches
     the schema; never a 5xx."""
     server, token = fuzzed_server
-    case.call_and_validate(base_url=server.http, headers={"Authorization": f"Bearer {token}"})
+    case.call_and_validate(
+        base_url=server.http, headers={"Authorization": f"Bearer {token}"}
+    )

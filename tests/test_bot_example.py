@@ -18,8 +18,15 @@ async def test_bot_answers_time(deployment):
     server = d.server()
     bot = subprocess.Popen(
         [sys.executable, str(ROOT / "examples" / "bot.py")],
-        env={**os.environ, "CHAT_TOKEN": bot_token, "CHAT_URL": server.ws, "CHAT_ROOM": "lobby"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={
+            **os.environ,
+            "CHAT_TOKEN": bot_token,
+            "CHAT_URL": server.ws,
+            "CHAT_ROOM": "lobby",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         alice = await ChatClient.connect(server.ws, "lobby", alice_token)
@@ -33,8 +40,12 @@ async def test_bot_answers_time(deployment):
             frame = await alice.next("message")
             if frame["username"] == "timebot":
                 answers.append(frame)
-        assert re.fullmatch(r"The time is \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", answers[0]["message"])
-        assert answers[0]["seq"] == 3  # after "hello bot" (1) and "!time" (2): one answer
+        assert re.fullmatch(
+            r"The time is \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", answers[0]["message"]
+        )
+        assert (
+            answers[0]["seq"] == 3
+        )  # after "hello bot" (1) and "!time" (2): one answer
         await alice.nothing("message", timeout=0.5)
         await alice.close()
     finally:

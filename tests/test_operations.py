@@ -17,7 +17,9 @@ def metric(text: str, name: str, **labels: str) -> float:
     """The value of sample `name` with `labels` in an exposition, 0 when absent."""
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+            if sample.name == name and all(
+                sample.labels.get(k) == v for k, v in labels.items()
+            ):
                 return sample.value
     return 0.0
 
@@ -34,7 +36,9 @@ async def until(predicate, timeout: float = 10.0) -> None:
 async def refused(url: str, token: str) -> int:
     """Try a handshake; return the HTTP status it was refused with."""
     with pytest.raises(websockets.InvalidStatus) as info:
-        await websockets.connect(url, additional_headers={"Authorization": f"Bearer {token}"})
+        await websockets.connect(
+            url, additional_headers={"Authorization": f"Bearer {token}"}
+        )
     return info.value.response.status_code
 
 
@@ -108,11 +112,14 @@ async def test_metrics_and_log_lines(deployment):
     await b.close()
     await until(lambda: metric(scrape(), "chat_open_sockets") == 1)
     await a.close()
-    await until(lambda: "event=disconnect room=lobby user=alice" in server.log_path.read_text())
+    await until(
+        lambda: "event=disconnect room=lobby user=alice" in server.log_path.read_text()
+    )
 
     log = server.log_path.read_text()
     for line in (
-        "event=connect room=lobby user=alice", "event=connect room=lobby user=bob",
+        "event=connect room=lobby user=alice",
+        "event=connect room=lobby user=bob",
         "event=refused path=/ws/chat/lobby/ reason=bad_token",
         "event=error room=lobby user=alice code=empty",
         "event=rate_limited user=alice",

@@ -19,15 +19,22 @@ DOCUMENTED_ENV = {
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_check_deploy_is_clean(tmp_path):
     """`manage.py check --deploy` reports no warning with the documented environment."""
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-           **DOCUMENTED_ENV}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        **DOCUMENTED_ENV,
+    }
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -76,6 +83,8 @@ def test_production_server_behind_a_tls_proxy(tmp_path):
         assert page.status_code == 200
         assert page.headers["strict-transport-security"].startswith("max-age=3600")
         css = httpx.get(f"{server.http}/static/chat/chat.css", headers=proxied)
-        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith(
+            "text/css"
+        )
     finally:
         server.stop()

@@ -20,7 +20,9 @@ ERROR_CODES = [str(code) for code in ErrorCode] + [
 def _error(description: str) -> dict:
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+        },
     }
 
 
@@ -28,12 +30,16 @@ def _json(description: str, schema_name: str) -> dict:
     return {
         "description": description,
         "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema_name}"}
+            }
         },
     }
 
 
-UNAUTHORIZED = _error("No credentials, or an unknown or revoked token (`unauthorized`).")
+UNAUTHORIZED = _error(
+    "No credentials, or an unknown or revoked token (`unauthorized`)."
+)
 UNAVAILABLE = _error("Storage is unavailable (`unavailable`); nothing was stored.")
 
 
@@ -69,7 +75,10 @@ def _schemas() -> dict:
                 "room": {"type": "string"},
                 "username": {"type": "string"},
                 "message": {"type": "string", "description": "Empty when deleted."},
-                "ts": {"type": "string", "description": "UTC, e.g. 2026-11-23T22:20:00.123Z"},
+                "ts": {
+                    "type": "string",
+                    "description": "UTC, e.g. 2026-11-23T22:20:00.123Z",
+                },
                 "deleted": {
                     "type": "boolean",
                     "description": "Present (true) when a moderator deleted it.",
@@ -89,7 +98,10 @@ def _schemas() -> dict:
         "TokenRequest": {
             "type": "object",
             "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+            "properties": {
+                "username": {"type": "string"},
+                "password": {"type": "string"},
+            },
         },
         "Token": {
             "type": "object",
@@ -153,8 +165,12 @@ def _paths() -> dict:
                 },
                 "responses": {
                     "201": _json("A new token; it is shown only once.", "Token"),
-                    "400": _error("Not a JSON object with string username and password."),
-                    "401": _error("Wrong username or password, or an inactive account."),
+                    "400": _error(
+                        "Not a JSON object with string username and password."
+                    ),
+                    "401": _error(
+                        "Wrong username or password, or an inactive account."
+                    ),
                     "413": _error("The body is too large."),
                 },
             }
@@ -174,7 +190,9 @@ def _paths() -> dict:
                                     "properties": {
                                         "rooms": {
                                             "type": "array",
-                                            "items": {"$ref": "#/components/schemas/Room"},
+                                            "items": {
+                                                "$ref": "#/components/schemas/Room"
+                                            },
                                         }
                                     },
                                 }
@@ -215,7 +233,9 @@ def _paths() -> dict:
                     "200": _json("The page.", "MessagePage"),
                     "400": _error("`before` or `limit` out of range (`bad_frame`)."),
                     "401": UNAUTHORIZED,
-                    "404": _error("No such room, or not a valid room name (`not_found`)."),
+                    "404": _error(
+                        "No such room, or not a valid room name (`not_found`)."
+                    ),
                     "503": UNAVAILABLE,
                 },
             },
@@ -226,13 +246,16 @@ def _paths() -> dict:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Post"}}
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Post"}
+                        }
                     },
                 },
                 "responses": {
                     "201": _json("Stored: the stored message.", "Message"),
                     "200": _json(
-                        "A repeated client_id: the message stored the first time.", "Message"
+                        "A repeated client_id: the message stored the first time.",
+                        "Message",
                     ),
                     "400": _error("`bad_json`, `bad_frame` or `empty`."),
                     "401": UNAUTHORIZED,
@@ -241,7 +264,9 @@ def _paths() -> dict:
                     ),
                     "404": _error("Not a valid room name (`not_found`)."),
                     "413": _error("`too_long`: the message or the body is too long."),
-                    "429": _error("`rate_limited`: wait (see Retry-After) and send again."),
+                    "429": _error(
+                        "`rate_limited`: wait (see Retry-After) and send again."
+                    ),
                     "503": UNAVAILABLE,
                 },
             },

@@ -64,13 +64,20 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def json_response(data: dict, status: int = 200, headers: dict | None = None) -> HttpResponse:
+def json_response(
+    data: dict, status: int = 200, headers: dict | None = None
+) -> HttpResponse:
     return HttpResponse(
-        orjson.dumps(data), status=status, content_type="application/json", headers=headers
+        orjson.dumps(data),
+        status=status,
+        content_type="application/json",
+        headers=headers,
     )
 
 
-def _error_response(request: HttpRequest, user, exc: ApiError | FrameError) -> HttpResponse:
+def _error_response(
+    request: HttpRequest, user, exc: ApiError | FrameError
+) -> HttpResponse:
     code = str(exc.code)
     metrics.ERRORS.labels(code).inc()
     username = user.get_username() if user is not None else None
@@ -99,10 +106,14 @@ async def _authenticate(request: HttpRequest):
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(UNAUTHORIZED, 'Send the token as "Authorization: Bearer <token>".')
+            raise ApiError(
+                UNAUTHORIZED, 'Send the token as "Authorization: Bearer <token>".'
+            )
         found = await database_sync_to_async(user_for_token)(token.strip())
         if found is None:
-            raise ApiError(UNAUTHORIZED, "The token is unknown, revoked, or its user is inactive.")
+            raise ApiError(
+                UNAUTHORIZED, "The token is unknown, revoked, or its user is inactive."
+            )
         return found[0]
     user = await request.auser()
     if not user.is_authenticated:
@@ -171,7 +182,9 @@ def _json_body(request: HttpRequest) -> dict:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise ApiError(ErrorCode.BAD_JSON, "The request body is not valid JSON.") from None
+        raise ApiError(
+            ErrorCode.BAD_JSON, "The request body is not valid JSON."
+        ) from None
     if not isinstance(data, dict):
         raise ApiError(ErrorCode.BAD_FRAME, "The request body must be a JSON object.")
     return data
@@ -209,10 +222,14 @@ async def token(request: HttpRequest, _user) -> HttpResponse:
     data = _json_body(request)
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        raise ApiError(ErrorCode.BAD_FRAME, '"username" and "password" must be strings.')
+        raise ApiError(
+            ErrorCode.BAD_FRAME, '"username" and "password" must be strings.'
+        )
     user = await aauthenticate(request, username=username, password=password)
     if user is None:
-        raise ApiError(UNAUTHORIZED, "Wrong username or password, or an inactive account.")
+        raise ApiError(
+            UNAUTHORIZED, "Wrong username or password, or an inactive account."
+        )
     token = await _issue_token(user)
     log_event(log, "token_issued", user=user.get_username())
     return json_response({"token": token, "username": user.get_username()}, 201)
@@ -223,7 +240,10 @@ def _rooms() -> list[dict]:
     fields = ("name", "last_seq", "locked", "last_message_at")
     rows = Room.objects.order_by("name").values(*fields)
     return [
-        dict(row, last_message_at=row["last_message_at"] and iso_ts(row["last_message_at"]))
+        dict(
+            row,
+            last_message_at=row["last_message_at"] and iso_ts(row["last_message_at"]),
+        )
         for row in rows
     ]
 
@@ -248,7 +268,9 @@ async def _read_messages(request: HttpRequest, room: str) -> HttpResponse:
     if before is not None and before < 1:
         raise ApiError(ErrorCode.BAD_FRAME, '"before" must be a positive integer.')
     if not 1 <= limit <= page_max:
-        raise ApiError(ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.')
+        raise ApiError(
+            ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.'
+        )
     page = await _page(room, before, limit)
     if page is None:
         raise ApiError(NOT_FOUND, f"There is no room {room!r} yet.")
@@ -276,6 +298,8 @@ async def schema(request: HttpRequest, _user) -> HttpResponse:
     return json_response(openapi_schema())
 
 
-@api_view("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", authenticated=False)
+@api_view(
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", authenticated=False
+)
 async def not_found(request: HttpRequest, _user, **_kwargs) -> HttpResponse:
     raise ApiError(NOT_FOUND, f"No API endpoint at {request.path}; see /api/schema/.")

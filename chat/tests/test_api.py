@@ -29,7 +29,9 @@ def lock(room: str) -> None:
 
 async def post(api, user, room, body, **headers):
     return await api.post(
-        f"/api/rooms/{room}/messages", body, content_type="application/json",
+        f"/api/rooms/{room}/messages",
+        body,
+        content_type="application/json",
         headers={**bearer(user), **headers},
     )
 
@@ -45,7 +47,8 @@ async def test_token_from_username_and_password(make_user, api):
     """POST /api/token with the right password gives a new token that authenticates."""
     await make_user("alice")
     response = await api.post(
-        "/api/token", {"username": "alice", "password": "pw-12345-long"},
+        "/api/token",
+        {"username": "alice", "password": "pw-12345-long"},
         content_type="application/json",
     )
     assert response.status_code == 201
@@ -59,7 +62,9 @@ async def test_token_refused_with_wrong_password_or_bad_body(make_user, api):
     """A wrong password is 401 unauthorized; a body without strings is 400 bad_frame."""
     await make_user("alice")
     wrong = await api.post(
-        "/api/token", {"username": "alice", "password": "nope"}, content_type="application/json"
+        "/api/token",
+        {"username": "alice", "password": "nope"},
+        content_type="application/json",
     )
     assert_error(wrong, 401, "unauthorized")
     bad = await api.post("/api/token", {"username": 1}, content_type="application/json")
@@ -71,7 +76,11 @@ async def test_token_refused_with_wrong_password_or_bad_body(make_user, api):
 async def test_credentials_required(make_user, api):
     """No credentials, a malformed header or an unknown token: 401 with WWW-Authenticate."""
     await make_user("alice")
-    for headers in ({}, {"Authorization": "Token abc"}, {"Authorization": "Bearer nope"}):
+    for headers in (
+        {},
+        {"Authorization": "Token abc"},
+        {"Authorization": "Bearer nope"},
+    ):
         response = await api.get("/api/rooms", headers=headers)
         assert_error(response, 401, "unauthorized")
         assert response["WWW-Authenticate"].startswith("Bearer")
@@ -85,12 +94,18 @@ async def test_rooms_lists_every_room(make_user, connect, api):
     response = await api.get("/api/rooms", headers=bearer(alice))
     rooms = response.json()["rooms"]
     assert [(r["name"], r["last_seq"], r["locked"]) for r in rooms] == [
-        ("alpha", 1, False), ("beta", 0, False),
+        ("alpha", 1, False),
+        ("beta", 0, False),
     ]
-    assert rooms[0]["last_message_at"].endswith("Z") and rooms[1]["last_message_at"] is None
+    assert (
+        rooms[0]["last_message_at"].endswith("Z")
+        and rooms[1]["last_message_at"] is None
+    )
 
 
-async def test_post_is_stored_and_broadcast_like_a_websocket_post(make_user, connect, api):
+async def test_post_is_stored_and_broadcast_like_a_websocket_post(
+    make_user, connect, api
+):
     """An API post takes the next seq after a WebSocket post, reaches every
     member live, and the reply carries the stored message."""
     alice, bob = await make_user("alice"), await make_user("bob")
@@ -101,7 +116,10 @@ async def test_post_is_stored_and_broadcast_like_a_websocket_post(make_user, con
     assert response.status_code == 201
     message = response.json()
     assert {k: message[k] for k in ("type", "seq", "room", "username", "message")} == {
-        "type": "message", "seq": 2, "room": "lobby", "username": "alice",
+        "type": "message",
+        "seq": 2,
+        "room": "lobby",
+        "username": "alice",
         "message": "from the API",
     }
     assert await b.receive_json_from() == message
@@ -124,24 +142,37 @@ async def test_repeated_client_id_is_stored_once(make_user, connect, api):
     assert await stored() == [(1, "once")]
 
 
-async def test_invalid_posts_get_protocol_codes_and_store_nothing(make_user, connect, api, settings):
+async def test_invalid_posts_get_protocol_codes_and_store_nothing(
+    make_user, connect, api, settings
+):
     """empty → 400, too_long → 413, bad_json/bad_frame → 400; nothing stored or sent."""
     settings.CHAT_MAX_MESSAGE_LENGTH = 10
     alice = await make_user("alice")
     a = await connect(alice)
     assert_error(await post(api, alice, "lobby", {"message": "   "}), 400, "empty")
-    assert_error(await post(api, alice, "lobby", {"message": "x" * 11}), 413, "too_long")
+    assert_error(
+        await post(api, alice, "lobby", {"message": "x" * 11}), 413, "too_long"
+    )
     assert_error(await post(api, alice, "lobby", {"message": 5}), 400, "bad_frame")
-    assert_error(await post(api, alice, "lobby", {"message": "x", "client_id": ""}), 400, "bad_frame")
+    assert_error(
+        await post(api, alice, "lobby", {"message": "x", "client_id": ""}),
+        400,
+        "bad_frame",
+    )
     assert_error(await post(api, alice, "lobby", "[1]"), 400, "bad_frame")
     assert_error(await post(api, alice, "lobby", "{nope"), 400, "bad_json")
-    assert_error(await post(api, alice, "lobby", "x" * (settings.CHAT_MAX_FRAME_BYTES + 1)),
-                 413, "too_long")
+    assert_error(
+        await post(api, alice, "lobby", "x" * (settings.CHAT_MAX_FRAME_BYTES + 1)),
+        413,
+        "too_long",
+    )
     assert await a.receive_nothing(timeout=0.3)
     assert await stored() == []
 
 
-async def test_rate_limit_is_shared_with_the_websocket(make_user, connect, api, settings):
+async def test_rate_limit_is_shared_with_the_websocket(
+    make_user, connect, api, settings
+):
     """The user's one token bucket covers socket and API posts: over it, 429
     rate_limited with Retry-After, and nothing stored."""
     settings.CHAT_RATE_LIMIT_PER_SECOND = 0.001
@@ -162,7 +193,9 @@ async def test_locked_room_refuses_posts_but_can_be_read(make_user, api):
     alice = await make_user("alice")
     await post(api, alice, "lobby", {"message": "before"})
     await lock("lobby")
-    assert_error(await post(api, alice, "lobby", {"message": "after"}), 403, "forbidden")
+    assert_error(
+        await post(api, alice, "lobby", {"message": "after"}), 403, "forbidden"
+    )
     page = await api.get("/api/rooms/lobby/messages", headers=bearer(alice))
     assert [m["message"] for m in page.json()["messages"]] == ["before"]
 
@@ -172,27 +205,47 @@ async def test_history_pages_with_before_and_limit(make_user, api):
     alice = await make_user("alice")
     for n in range(1, 6):
         await post(api, alice, "lobby", {"message": f"m{n}"})
-    page = (await api.get("/api/rooms/LOBBY/messages?limit=2", headers=bearer(alice))).json()
+    page = (
+        await api.get("/api/rooms/LOBBY/messages?limit=2", headers=bearer(alice))
+    ).json()
     assert (page["room"], [m["seq"] for m in page["messages"]], page["has_more"]) == (
-        "lobby", [4, 5], True,
+        "lobby",
+        [4, 5],
+        True,
     )
-    page = (await api.get("/api/rooms/lobby/messages?before=3&limit=5",
-                          headers=bearer(alice))).json()
-    assert ([m["message"] for m in page["messages"]], page["has_more"]) == (["m1", "m2"], False)
+    page = (
+        await api.get(
+            "/api/rooms/lobby/messages?before=3&limit=5", headers=bearer(alice)
+        )
+    ).json()
+    assert ([m["message"] for m in page["messages"]], page["has_more"]) == (
+        ["m1", "m2"],
+        False,
+    )
 
 
-async def test_history_refuses_bad_parameters_and_unknown_rooms(make_user, api, settings):
+async def test_history_refuses_bad_parameters_and_unknown_rooms(
+    make_user, api, settings
+):
     """Bad before/limit: 400 bad_frame. Unknown room or bad name: 404 not_found,
     and reading never creates a room."""
     alice = await make_user("alice")
-    for query in ("limit=0", f"limit={settings.CHAT_HISTORY_PAGE_MAX + 1}", "before=0",
-                  "before=x"):
-        response = await api.get(f"/api/rooms/lobby/messages?{query}", headers=bearer(alice))
+    for query in (
+        "limit=0",
+        f"limit={settings.CHAT_HISTORY_PAGE_MAX + 1}",
+        "before=0",
+        "before=x",
+    ):
+        response = await api.get(
+            f"/api/rooms/lobby/messages?{query}", headers=bearer(alice)
+        )
         assert_error(response, 400, "bad_frame")
     for room in ("nowhere", "caf%C3%A9", "x" * 65):
         response = await api.get(f"/api/rooms/{room}/messages", headers=bearer(alice))
         assert_error(response, 404, "not_found")
-    assert not await database_sync_to_async(Room.objects.filter(name="nowhere").exists)()
+    assert not await database_sync_to_async(
+        Room.objects.filter(name="nowhere").exists
+    )()
 
 
 async def test_unknown_paths_and_methods_answer_json(make_user, api):
@@ -212,13 +265,18 @@ async def test_session_writes_need_the_csrf_token(make_user, connect, api):
     await csrf_client.aforce_login(alice)
     assert (await csrf_client.get("/api/rooms")).status_code == 200
     url = "/api/rooms/lobby/messages"
-    refused = await csrf_client.post(url, {"message": "x"}, content_type="application/json")
+    refused = await csrf_client.post(
+        url, {"message": "x"}, content_type="application/json"
+    )
     assert_error(refused, 403, "forbidden")
     page = await csrf_client.get("/chat/lobby/")  # the page sets the CSRF cookie
     assert page.status_code == 200
     token = csrf_client.cookies["csrftoken"].value
     accepted = await csrf_client.post(
-        url, {"message": "x"}, content_type="application/json", headers={"X-CSRFToken": token}
+        url,
+        {"message": "x"},
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
     )
     assert accepted.status_code == 201, accepted.content
 
@@ -235,4 +293,8 @@ async def test_schema_is_served(api):
     """/api/schema/ is an OpenAPI 3 document naming every endpoint."""
     schema = (await api.get("/api/schema/")).json()
     assert schema["openapi"].startswith("3.")
-    assert set(schema["paths"]) == {"/api/token", "/api/rooms", "/api/rooms/{room}/messages"}
+    assert set(schema["paths"]) == {
+        "/api/token",
+        "/api/rooms",
+        "/api/rooms/{room}/messages",
+    }

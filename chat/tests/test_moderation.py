@@ -12,8 +12,11 @@ from django.test import AsyncClient
 
 from chat.models import Message, Room
 
-ACTION_URLS = {"message": "/admin/chat/message/", "room": "/admin/chat/room/",
-               "user": "/admin/auth/user/"}
+ACTION_URLS = {
+    "message": "/admin/chat/message/",
+    "room": "/admin/chat/room/",
+    "user": "/admin/auth/user/",
+}
 
 
 @pytest.fixture
@@ -60,13 +63,20 @@ async def test_deleted_message_becomes_a_tombstone_live_and_in_history(
         await a.send_json_to({"message": text})
         await a.receive_json_from()
         await b.receive_json_from()
-    await run_action(admin_client, "message", "delete_for_everyone", [await message_pk("lobby", 2)])
+    await run_action(
+        admin_client, "message", "delete_for_everyone", [await message_pk("lobby", 2)]
+    )
     for comm in (a, b):
-        assert await comm.receive_json_from() == {"type": "deleted", "room": "lobby", "seq": 2}
+        assert await comm.receive_json_from() == {
+            "type": "deleted",
+            "room": "lobby",
+            "seq": 2,
+        }
     await b.send_json_to({"type": "history"})
     history = (await b.receive_json_from())["messages"]
     assert [(m["seq"], m["message"], m.get("deleted", False)) for m in history] == [
-        (1, "keep", False), (2, "", True),
+        (1, "keep", False),
+        (2, "", True),
     ]
     late = await connect(bob)
     assert late.history["messages"][1]["deleted"] is True
@@ -118,7 +128,9 @@ async def test_deactivated_user_is_closed_and_refused(make_user, connect, admin_
     assert await b.receive_nothing(timeout=0.3)  # bob's socket stays open
 
 
-async def test_locked_room_refuses_posts_and_still_reads(make_user, connect, admin_client):
+async def test_locked_room_refuses_posts_and_still_reads(
+    make_user, connect, admin_client
+):
     """In a room locked from the admin, a post is refused with `forbidden`
     (nothing stored), while history and connecting still work."""
     alice = await make_user("alice")
@@ -131,7 +143,9 @@ async def test_locked_room_refuses_posts_and_still_reads(make_user, connect, adm
     error = await a.receive_json_from()
     assert (error["type"], error["code"]) == ("error", "forbidden")
     await a.send_json_to({"type": "history"})
-    assert [m["message"] for m in (await a.receive_json_from())["messages"]] == ["before"]
+    assert [m["message"] for m in (await a.receive_json_from())["messages"]] == [
+        "before"
+    ]
     again = await connect(alice)
     assert again.hello["last_seq"] == 1
     await run_action(admin_client, "room", "unlock", [room_pk])

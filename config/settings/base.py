@@ -127,7 +127,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"chat": {"level": env("CHAT_LOG_LEVEL", default="INFO")}},
+    "loggers": {
+        "chat": {"level": env("CHAT_LOG_LEVEL", default="INFO")},
+        # 4xx answers are logged once, as chat.* event lines; 5xx still here.
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 # --- Chat limits and defaults: the one place for them (docs/protocol.md) ---
