@@ -316,6 +316,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def revoke(self) -> None:
         """Logged out, deactivated or token revoked: close with 4403."""
+        if self._close_sent:
+            return
         log.info("revoke room=%s user=%s", self.room, self.username)
         asyncio.create_task(self.close(code=CloseCode.REVOKED))
 
@@ -323,4 +325,5 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self._close_sent:  # a second close is an ASGI error on some servers
             return
         self._close_sent = self._closed = True
-        await super().close(code=code, reason=reason)
+        # A plain int: Daphne refuses an IntEnum as a close code.
+        await super().close(code=int(code) if code is not None else None, reason=reason)
