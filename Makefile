@@ -22,9 +22,12 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-## Development server (daphne via runserver): SQLite, in-memory layer.
+## Development server: uvicorn with autoreload, SQLite, in-memory layer.
+## (The production server, so the protocol's close codes hold; Daphne, via
+## `manage.py runserver`, cannot send 1008/1009/1011: see docs/protocol.md.)
 run: migrate
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@echo "Chat at http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
+	$(BIN)/python -m config.serve --reload --host $(HOST) --port $(PORT)
 
 ## Production server (uvicorn) with WORKERS processes; WORKERS>1 needs REDIS_URL.
 serve: migrate

@@ -73,6 +73,46 @@ def _last_seqs(rooms: list[str]) -> dict[str, int]:
     return dict(Room.objects.filter(name__in=rooms).values_list("name", "last_seq"))
 
 
+@database_sync_to_async
+def _revoked(credentials: dict[str, tuple[int, str | None]]) -> set[str]:
+    """Which of these sockets' credentials no longer hold (user inactive or
+    gone, token deleted, session ended). `credentials`: socket key ->
+    (user id, "token:<id>" | "session:<key>" | None)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from accounts.models import ApiToken
+
+    user_ids = {user_id for user_id, _ in credentials.values()}
+    active = set(
+        get_user_model().objects.filter(pk__in=user_ids, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    token_ids = {c[6:] for _, c in credentials.values() if c and c.startswith("token:")}
+    tokens = {str(pk) for pk in ApiToken.objects.filter(pk__in=token_ids)
+              .values_list("pk", flat=True)}
+    session_keys = {c[8:] for _, c in credentials.values() if c and c.startswith("session:")}
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        sessions = set(Session.objects.filter(
+            session_key__in=session_keys, expire_date__gt=timezone.now()
+        ).values_list("session_key", flat=True))
+    else:
+        from importlib import import_module
+
+        store = import_module(settings.SESSION_ENGINE).SessionStore()
+        sessions = {key for key in session_keys if store.exists(key)}
+    revoked = set()
+    for key, (user_id, credential) in credentials.items():
+        if user_id not in active:
+            revoked.add(key)
+        elif credential and credential.startswith("token:") and credential[6:] not in tokens:
+            revoked.add(key)
+        elif credential and credential.startswith("session:") and credential[8:] not in sessions:
+            revoked.add(key)
+    return revoked
+
+
 class RoomHub:
     """This process's subscription to the channel layer and its local sockets."""
 
@@ -217,9 +257,10 @@ class RoomHub:
             consumer.catch_up()
 
     async def _reconcile_loop(self) -> None:
-        """Every few seconds: catch up rooms whose newest seq never arrived,
-        refresh presence (a crashed process's users expire from the shared
-        store), and re-add groups before the layer's group expiry."""
+        """Every few seconds: close sockets whose credentials were revoked,
+        catch up rooms whose newest seq never arrived, refresh presence (a
+        crashed process's users expire from the shared store), and re-add
+        groups before the layer's group expiry."""
         while True:
             await asyncio.sleep(settings.CHAT_RECONCILE_INTERVAL)
             try:
@@ -233,6 +274,7 @@ class RoomHub:
         rooms = list(self.rooms)
         if not rooms:
             return
+        await self._sweep_credentials()
         for room, last_seq in (await _last_seqs(rooms)).items():
             if last_seq > self.last_seen.get(room, 0):
                 self.note_seq(room, last_seq)
@@ -242,6 +284,21 @@ class RoomHub:
         if time.monotonic() - self._refreshed_at > settings.CHAT_GROUP_REFRESH:
             self._refreshed_at = time.monotonic()
             await self._resubscribe()
+
+    async def _sweep_credentials(self) -> None:
+        """Close sockets whose user, token or session is gone, however that
+        happened (another process without a shared layer, the shell, SQL):
+        the signal-driven revoke events are the fast path, this the net."""
+        sockets = {
+            id(consumer): consumer
+            for members in self.users.values()
+            for consumer in members
+        }
+        credentials = {
+            key: (consumer.user_id, consumer.credential) for key, consumer in sockets.items()
+        }
+        for key in await _revoked(credentials):
+            sockets[key].revoke()
 
     async def _presence_loop(self) -> None:
         """Send each local socket the room's online list when it differs from

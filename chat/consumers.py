@@ -150,6 +150,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             metrics.OPEN_SOCKETS.dec()
             metrics.DISCONNECTS.labels(code).inc()
             log_event(log, "disconnect", room=self.room, user=self.username, code=code)
+        await self._leave()
+
+    async def _leave(self) -> None:
+        """Leave the hub and presence, once (on disconnect, or on a drop)."""
         if not self._joined:
             return
         self._joined = False
@@ -160,6 +164,28 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await publish_presence(self.room)
         except Exception as exc:
             log.warning("presence leave for %s failed (%s)", self.room, exc)
+
+    def drop(self, code: int, why: str) -> None:
+        """Close a socket the server gives up on (too slow, revoked).
+
+        It leaves the room and presence at once: the close frame itself may
+        wait behind megabytes the client does not read, until the server's
+        ping timeout ends the connection.
+        """
+        if self._close_sent:
+            return
+        log_event(log, "close", room=self.room, user=self.username, reason=why)
+        self._closed = True
+        self._outbox.clear()
+
+        async def leave_then_close() -> None:
+            await self._leave()
+            try:
+                await self.close(code=code)
+            except Exception as exc:  # the connection died meanwhile
+                log.debug("close in %s failed (%s)", self.room, exc)
+
+        asyncio.create_task(leave_then_close())
 
     # --- frames from the client ---
 
@@ -314,11 +340,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self._outbox.append(text)
         if len(self._outbox) > settings.CHAT_OUTBOX_MAX:
-            log_event(
-                log, "close", room=self.room, user=self.username, reason="too_slow"
-            )
-            self._outbox.clear()
-            asyncio.create_task(self.close(code=CloseCode.TOO_SLOW))
+            self.drop(CloseCode.TOO_SLOW, "too_slow")
             return
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
@@ -336,11 +358,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def revoke(self) -> None:
         """Logged out, deactivated or token revoked: close with 4403."""
-        log_event(log, "close", room=self.room, user=self.username, reason="revoked")
-        asyncio.create_task(self.close(code=CloseCode.REVOKED))
+        self.drop(CloseCode.REVOKED, "revoked")
 
     async def close(self, code=None, reason=None) -> None:
         if self._close_sent:  # a second close is an ASGI error on some servers
             return
         self._close_sent = self._closed = True
-        await super().close(code=code, reason=reason)
+        self._outbox.clear()
+        # A plain int: Daphne refuses an IntEnum as a close code.
+        await super().close(code=int(code) if code is not None else None, reason=reason)

@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=int(os.environ.get("WORKERS", "1")), help="processes"
     )
+    parser.add_argument(
+        "--reload", action="store_true", help="restart on code changes (development)"
+    )
     args = parser.parse_args(argv)
     _prepare_metrics_dir(args.workers)
 
@@ -48,11 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        reload=args.reload,
+        reload_dirs=[str(settings.BASE_DIR)] if args.reload else None,
         # Frames over the protocol's limit are closed with 1009 by the server
         # itself, before they are buffered whole.
         ws_max_size=settings.CHAT_MAX_FRAME_BYTES,
         proxy_headers=True,
-        log_level=os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+        log_level=os.environ.get("UVICORN_LOG_LEVEL", "info" if args.reload else "warning"),
         lifespan="off",
     )
     return 0

@@ -26,8 +26,15 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, env: dict, log_path: Path, workers: int = 1, port: int | None = None):
+    """`kind` "uvicorn" is the production server (python -m config.serve);
+    "daphne" is what `make run` serves (manage.py runserver uses Daphne)."""
+
+    def __init__(
+        self, env: dict, log_path: Path, workers: int = 1, port: int | None = None,
+        kind: str = "uvicorn",
+    ):
         self.env = env
+        self.kind = kind
         self.workers = workers
         self.port = port or free_port()
         self.log_path = log_path
@@ -43,9 +50,14 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         log = open(self.log_path, "ab")
+        if self.kind == "daphne":
+            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
+                       str(self.port), "config.asgi:application"]
+        else:
+            command = [sys.executable, "-m", "config.serve", "--port", str(self.port),
+                       "--workers", str(self.workers)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "config.serve", "--port", str(self.port),
-             "--workers", str(self.workers)],
+            command,
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its workers die with it (killpg)
         )
@@ -116,10 +128,12 @@ class Deployment:
     def tokens(self, *usernames: str) -> list[str]:
         return self.manage("chat_token", "--create", *usernames).split()
 
-    def server(self, workers: int = 1, **settings) -> ServerProcess:
+    def server(self, workers: int = 1, kind: str = "uvicorn", **settings) -> ServerProcess:
         env = {**self.env, **{key: str(value) for key, value in settings.items()}}
         n = len(self.servers)
-        server = ServerProcess(env, self.tmp_path / f"server-{n}.log", workers=workers)
+        server = ServerProcess(
+            env, self.tmp_path / f"server-{n}.log", workers=workers, kind=kind
+        )
         self.servers.append(server)
         return server.start()
 

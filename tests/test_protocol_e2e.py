@@ -10,11 +10,13 @@ import websockets
 from .wsclient import ChatClient
 
 
-@pytest.fixture
-def server_and_tokens(deployment):
+@pytest.fixture(params=["uvicorn", "daphne"])
+def server_and_tokens(deployment, request):
+    """Each test runs on the production server (uvicorn) and on Daphne
+    (what `make run` serves)."""
     d = deployment()
     tokens = d.tokens("alice", "bob", "carol", "dave")
-    return d, d.server(), tokens
+    return d, d.server(kind=request.param), tokens
 
 
 async def handshake_status(url: str, headers: dict) -> int:
@@ -122,6 +124,19 @@ async def test_resume_while_others_post_sees_every_seq_once_in_order(server_and_
     assert reconnects > 5
 
 
+async def test_revoked_token_closes_4403_on_the_real_server(server_and_tokens):
+    """Deleting a token from another process (manage.py, no shared layer)
+    closes its socket with 4403 within a few seconds (the reconcile sweep)."""
+    d, _, (alice, *_) = server_and_tokens
+    server = d.server(kind=d.servers[0].kind, CHAT_RECONCILE_INTERVAL=1)
+    client = await ChatClient.connect(server.ws, "lobby", alice)
+    d.manage("shell", "-c", "from accounts.models import ApiToken; "
+             "[t.delete() for t in ApiToken.objects.filter(user__username='alice')]")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.next("message", timeout=15)
+    assert closed.value.rcvd.code == 4403
+
+
 async def test_history_survives_a_server_restart(deployment):
     """Messages are stored: a new server process on the same database serves them."""
     d = deployment()
@@ -141,9 +156,12 @@ async def test_history_survives_a_server_restart(deployment):
     await client.close()
 
 
-async def test_oversized_frame_closes_1009_on_the_real_server(server_and_tokens):
-    """The production server closes a frame over 64 KiB with 1009."""
-    _, server, (alice, *_) = server_and_tokens
+async def test_oversized_frame_closes_1009_on_the_real_server(deployment):
+    """A frame over 64 KiB is closed with 1009 (uvicorn; Daphne cannot send
+    1009 from an application, see docs/protocol.md)."""
+    d = deployment()
+    (alice,) = d.tokens("alice")
+    server = d.server()
     client = await ChatClient.connect(server.ws, "lobby", alice)
     await client.send({"message": "x" * (70 * 1024)})
     with pytest.raises(websockets.ConnectionClosed) as closed:

@@ -32,7 +32,9 @@ class ChatClient:
         return cls(ws, hello, history)
 
     async def send(self, frame: dict | str) -> None:
-        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+        await self.ws.send(
+            frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False)
+        )
 
     async def post(self, text: str, client_id: str | None = None) -> None:
         frame = {"type": "message", "message": text}
