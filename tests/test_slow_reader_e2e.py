@@ -50,6 +50,6 @@ async def test_a_reader_that_stops_reading_is_closed_and_others_get_everything(d
     presence = await b.next("presence", timeout=20)
     while presence["online"] != ["alice", "bob"]:
         presence = await b.next("presence", timeout=20)
-    assert "too-slow close" in server.log()
+    assert "event=close room=lobby user=slow reason=too_slow" in server.log()
     stalled.close()
     await a.close(); await b.close()
