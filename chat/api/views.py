@@ -165,6 +165,19 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable[[View], View
                         "(with the same client_id) in a moment.",
                     ),
                 )
+            except Exception:
+                # A bug, or a backend failing in a way not foreseen: still a
+                # JSON answer the client can act on, and the trace in the log.
+                log.exception("API request %s %s failed", request.method, request.path)
+                return _error_response(
+                    request,
+                    user,
+                    ApiError(
+                        ErrorCode.UNAVAILABLE,
+                        "The server could not handle this request. Try again "
+                        "(a post with the same client_id is stored at most once).",
+                    ),
+                )
 
         return wrapper
 
