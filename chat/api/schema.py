@@ -172,6 +172,7 @@ def _paths() -> dict:
                         "Wrong username or password, or an inactive account."
                     ),
                     "413": _error("The body is too large."),
+                    "503": UNAVAILABLE,
                 },
             }
         },
