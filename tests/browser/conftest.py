@@ -47,12 +47,18 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def create_users(deployment, *usernames: str) -> None:
-    """Users who log in through the page, all with PASSWORD."""
-    deployment.manage(
+def create_users(deployment, *usernames: str) -> dict[str, str]:
+    """Users who log in through the page, all with PASSWORD; returns each
+    one's API token too (one manage.py process for all: they are slow)."""
+    out = deployment.manage(
         "shell",
+        "-v",
+        "0",
         "-c",
         "from django.contrib.auth import get_user_model\n"
+        "from accounts.models import ApiToken\n"
         f"for name in {list(usernames)!r}:\n"
-        f"    get_user_model().objects.create_user(name, password={PASSWORD!r})",
+        f"    user = get_user_model().objects.create_user(name, password={PASSWORD!r})\n"
+        "    print(name, ApiToken.objects.issue(user)[1])",
     )
+    return dict(line.split() for line in out.splitlines() if line.strip())

@@ -624,6 +624,11 @@
     else typingEl.textContent = "Several people are typing…";
   }
 
+  // Unsent posts live only in this page: ask before it is closed on them.
+  window.addEventListener("beforeunload", (event) => {
+    if (outbox.some((post) => post.state !== "acked")) event.preventDefault();
+  });
+
   connect();
   input.focus();
 })();
