@@ -47,7 +47,9 @@ async def room_list(request: HttpRequest) -> JsonResponse:
                     "url": reverse("chat:room", args=[row["name"]]),
                     "online": counts.get(row["name"], 0),
                     "last_message_at": (
-                        iso_ts(row["last_message_at"]) if row["last_message_at"] else None
+                        iso_ts(row["last_message_at"])
+                        if row["last_message_at"]
+                        else None
                     ),
                 }
                 for row in rooms

@@ -95,11 +95,15 @@ async def test_sign_up_enter_room_and_live_room_list(deployment, browser, artifa
     await expect(lobby.locator(".room-online")).to_have_text("1 online", timeout=10_000)
     await expect(lobby.locator(".room-activity")).to_have_text("no messages yet")
     await send(alice, "first!")
-    await expect(lobby.locator(".room-activity")).to_have_text("just now", timeout=10_000)
+    await expect(lobby.locator(".room-activity")).to_have_text(
+        "just now", timeout=10_000
+    )
     await visitor.screenshot(path=artifacts / "index.png", full_page=True)
 
     await lobby.get_by_role("link").click()
-    await expect(visitor).to_have_url(re.compile(r"/accounts/login/\?next=/chat/lobby/"))
+    await expect(visitor).to_have_url(
+        re.compile(r"/accounts/login/\?next=/chat/lobby/")
+    )
     await visitor.get_by_label("Username").fill("bob")
     await visitor.get_by_label("Password").fill(PASSWORD)
     await visitor.get_by_role("button", name="Log in").click()
@@ -111,7 +115,9 @@ async def test_sign_up_enter_room_and_live_room_list(deployment, browser, artifa
     await expect(visitor.get_by_role("link", name="Log in")).to_be_visible()
 
 
-async def test_two_users_chat_safely_and_reload_keeps_history(deployment, browser, artifacts):
+async def test_two_users_chat_safely_and_reload_keeps_history(
+    deployment, browser, artifacts
+):
     """alice and bob each see the other's line under the right name, see who
     is online and who is typing; a message of HTML shows as text and runs
     nothing; an over-long one is refused with the reason and its text kept;
@@ -125,7 +131,9 @@ async def test_two_users_chat_safely_and_reload_keeps_history(deployment, browse
     await log_in_to_room(bob, server, "bob", "lobby")
 
     for page in (alice, bob):
-        await expect(page.locator("#online-list .online-name")).to_have_text(["alice", "bob"])
+        await expect(page.locator("#online-list .online-name")).to_have_text(
+            ["alice", "bob"]
+        )
 
     await alice.get_by_label("Message #lobby").fill("hello bob")
     await expect(bob.locator("#typing")).to_have_text("alice is typing…")
@@ -150,7 +158,10 @@ async def test_two_users_chat_safely_and_reload_keeps_history(deployment, browse
         await expect(page.locator("#messages li.msg")).to_have_count(3)
         assert await lines(page) == expected
         await expect(page.locator("#messages li.msg time[datetime]")).to_have_count(3)
-        assert await page.locator("#messages img, #messages script, #messages b").count() == 0
+        assert (
+            await page.locator("#messages img, #messages script, #messages b").count()
+            == 0
+        )
         assert await page.evaluate("window.__xss") is None
     await expect(alice.locator("#messages li.msg.own")).to_have_count(2)
     await expect(bob.locator("#messages li.msg.own")).to_have_count(1)
@@ -195,7 +206,9 @@ async def test_server_restart_resumes_without_loss_or_duplicates(deployment, bro
 
     server.stop()
     for page in (alice, bob):
-        await expect(page.locator("#conn-status")).to_have_attribute("data-state", "waiting")
+        await expect(page.locator("#conn-status")).to_have_attribute(
+            "data-state", "waiting"
+        )
     await send(alice, "typed while down")
     queued = alice.locator("#pending li")
     await expect(queued).to_have_count(1)
@@ -267,7 +280,9 @@ async def test_resume_too_far_behind_reloads_the_view(deployment, browser):
     await expect(alice.locator("#messages li.msg")).to_have_count(2)
 
     server.stop()
-    await expect(alice.locator("#conn-status")).to_have_attribute("data-state", "waiting")
+    await expect(alice.locator("#conn-status")).to_have_attribute(
+        "data-state", "waiting"
+    )
     # Four lines stored while the page is away (more than CHAT_RESUME_MAX),
     # the second of them deleted by a moderator.
     d.manage(
