@@ -188,7 +188,9 @@ async def test_two_users_chat_safely_and_reload_keeps_history(
     await bob.screenshot(path=artifacts / "room-phone.png")
 
 
-async def test_server_restart_resumes_without_loss_or_duplicates(deployment, browser):
+async def test_server_restart_resumes_without_loss_or_duplicates(
+    deployment, browser, artifacts
+):
     """The server restarts while two pages are open: both reconnect and resume;
     a line typed while it was down is sent once after the reconnect; a line
     posted while the pages were away arrives; each line shows exactly once."""
@@ -213,6 +215,7 @@ async def test_server_restart_resumes_without_loss_or_duplicates(deployment, bro
     queued = alice.locator("#pending li")
     await expect(queued).to_have_count(1)
     await expect(queued.locator(".status")).to_have_text("Waiting for connection…")
+    await alice.screenshot(path=artifacts / "room-offline.png")
 
     restarted = d.server(port=server.port)
     carol = await ChatClient.connect(restarted.ws, "ops", carol_token)
@@ -236,7 +239,7 @@ async def test_server_restart_resumes_without_loss_or_duplicates(deployment, bro
     await reader.close()
 
 
-async def test_scrolling_up_loads_older_messages(deployment, browser):
+async def test_scrolling_up_loads_older_messages(deployment, browser, artifacts):
     """A room of 120 lines opens on the latest 50; scrolling up twice brings
     the rest, each once, in order, and then the start of the room."""
     d = deployment()
@@ -264,6 +267,9 @@ async def test_scrolling_up_loads_older_messages(deployment, browser):
     seen = await lines(alice)
     assert [seq for seq, _, _ in seen] == list(range(1, 121))
     assert [text for _, _, text in seen] == [f"line {n}" for n in range(1, 121)]
+    await alice.locator("#chat-log").evaluate(scroll_to_top)
+    await alice.locator("#messages li.msg").nth(2).hover()
+    await alice.screenshot(path=artifacts / "room-history-start.png")
 
 
 async def test_resume_too_far_behind_reloads_the_view(deployment, browser):
