@@ -37,6 +37,8 @@
   const NEAR_TOP_PX = 80;
   const CLOSE_RESYNC = 4000; // ours: the view saw a gap, reconnect at once
   const CLOSE_REVOKED = 4403; // the server: logged out or deactivated
+  const CLOSE_RATE_LIMITED = 1008;
+  const CLOSE_TOO_BIG = 1009;
 
   // --- state ---
   let socket = null;
@@ -372,7 +374,14 @@
   function onDisconnect(code, opened) {
     ready = false;
     gotHello = false;
+    const owed = awaiting;
     awaiting = [];
+    if (code === CLOSE_TOO_BIG) {
+      // The server will never take that frame: do not send it again.
+      const post = owed.find((a) => a.kind === "post");
+      if (post) refusePost(post.post, "it is too big to send.");
+    }
+    if (code === CLOSE_RATE_LIMITED) retries = Math.max(retries, 3); // back off longer
     loadingOlder = false;
     updateOlderControls();
     for (const post of outbox) {
