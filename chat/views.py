@@ -1,22 +1,77 @@
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import redirect, render
+"""The pages: the room index, its live room list, and a room."""
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .events import iso_ts
 from .models import Room
 from .rooms import InvalidRoomName, canonical_room
+from .state import get_state
+
+# The index lists the most recently active rooms; a room past these is still
+# reachable by name.
+INDEX_ROOMS = 200
 
 
-def index(request):
-    rooms = Room.objects.order_by("-last_message_at", "name")[:200]
-    return render(request, "chat/index.html", {"rooms": rooms})
+def _active_rooms():
+    return Room.objects.order_by(F("last_message_at").desc(nulls_last=True), "name")[
+        :INDEX_ROOMS
+    ]
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "chat/index.html", {"rooms": _active_rooms()})
+
+
+@require_GET
+@never_cache
+async def room_list(request: HttpRequest) -> JsonResponse:
+    """The index's live list: each room's online count and last activity.
+
+    Async on purpose: presence lives in the process's event loop (or Redis),
+    and get_state() is per loop, so this must run on the server's loop.
+    """
+    rooms = [row async for row in _active_rooms().values("name", "last_message_at")]
+    counts = await get_state().online_counts([row["name"] for row in rooms])
+    return JsonResponse(
+        {
+            "rooms": [
+                {
+                    "name": row["name"],
+                    "url": reverse("chat:room", args=[row["name"]]),
+                    "online": counts.get(row["name"], 0),
+                    "last_message_at": (
+                        iso_ts(row["last_message_at"])
+                        if row["last_message_at"]
+                        else None
+                    ),
+                }
+                for row in rooms
+            ]
+        }
+    )
 
 
 @login_required
-def room(request, room_name: str):
+def room(request: HttpRequest, room_name: str) -> HttpResponse:
     try:
         name = canonical_room(room_name)
     except InvalidRoomName as exc:
         raise Http404(str(exc)) from None
     if name != room_name:
         return redirect("chat:room", room_name=name)
-    return render(request, "chat/room.html", {"room_name": name})
+    config = {
+        "room": name,
+        "username": request.user.get_username(),
+        "maxLength": settings.CHAT_MAX_MESSAGE_LENGTH,
+        "maxFrameBytes": settings.CHAT_MAX_FRAME_BYTES,
+        "typingInterval": settings.CHAT_TYPING_INTERVAL,
+        "historyPage": settings.CHAT_HISTORY_ON_CONNECT,
+    }
+    return render(request, "chat/room.html", {"room_name": name, "chat_config": config})

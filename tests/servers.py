@@ -128,11 +128,14 @@ class Deployment:
     def tokens(self, *usernames: str) -> list[str]:
         return self.manage("chat_token", "--create", *usernames).split()
 
-    def server(self, workers: int = 1, kind: str = "uvicorn", **settings) -> ServerProcess:
+    def server(
+        self, workers: int = 1, kind: str = "uvicorn", port: int | None = None, **settings
+    ) -> ServerProcess:
+        """Start a server process; `port` reuses a stopped one's (a restart)."""
         env = {**self.env, **{key: str(value) for key, value in settings.items()}}
         n = len(self.servers)
         server = ServerProcess(
-            env, self.tmp_path / f"server-{n}.log", workers=workers, kind=kind
+            env, self.tmp_path / f"server-{n}.log", workers=workers, kind=kind, port=port
         )
         self.servers.append(server)
         return server.start()
