@@ -330,6 +330,9 @@
       case "error":
         onError(frame);
         break;
+      case "deleted": // a moderator deleted it: a tombstone in its place
+        markDeleted(frame.seq);
+        break;
       default:
         break; // a newer server's frame: ignore it, as the protocol asks
     }
