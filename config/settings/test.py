@@ -28,3 +28,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"chat-test-{os.getpid()}.sqlite3")
     }
+
+# No persistent connections in tests: the thread behind database_sync_to_async
+# would keep one open, and PostgreSQL refuses to drop the test database then.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
