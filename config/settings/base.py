@@ -114,7 +114,10 @@ def _channel_layers(redis_url: str) -> dict:
         raise ImproperlyConfigured(
             f"CHANNEL_LAYER={CHANNEL_LAYER!r}: use one of {', '.join(_LAYER_BACKENDS)}."
         )
-    config = {"hosts": [redis_url], "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
+    # A bounded connect: while Redis is down, publishing fails fast and the
+    # hub delivers locally (others catch up from the database).
+    host = {"address": redis_url, "socket_connect_timeout": 2}
+    config = {"hosts": [host], "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
     if CHANNEL_LAYER == "core":
         config["group_expiry"] = CHAT_LAYER_GROUP_EXPIRY
         config["capacity"] = CHAT_LAYER_CAPACITY
