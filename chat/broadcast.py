@@ -78,11 +78,11 @@ class RoomHub:
         self.rooms: dict[str, set["ChatConsumer"]] = {}
         self.users: dict[int, set["ChatConsumer"]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
-        self._presence: dict[str, list[str]] = {}
         self._presence_dirty: set[str] = set()
         self._presence_wake = asyncio.Event()
         self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+        self._failed_groups: set[str] = set()  # group_add failed: retry
         self._refreshed_at = time.monotonic()
 
     # --- membership ---
@@ -102,10 +102,16 @@ class RoomHub:
             await self.layer.group_add(group, self.channel)
         except Exception as exc:
             # Not fatal: the reconcile loop keeps this room current from the
-            # database and re-adds every group once the layer answers again.
+            # database and re-adds the group once the layer answers again.
+            # (The pub/sub layer's receive never fails, so a failed
+            # subscription would otherwise wait for CHAT_GROUP_REFRESH.)
             log.warning("group_add %s failed (%s); will retry", group, exc)
+            self._failed_groups.add(group)
+        else:
+            self._failed_groups.discard(group)
 
     async def _group_discard(self, group: str) -> None:
+        self._failed_groups.discard(group)
         try:
             await self.layer.group_discard(group, self.channel)
         except Exception as exc:
@@ -129,7 +135,6 @@ class RoomHub:
             if not members:
                 del self.rooms[consumer.room]
                 self.last_seen.pop(consumer.room, None)
-                self._presence.pop(consumer.room, None)
                 await self._group_discard(room_group(consumer.room))
         sockets = self.users.get(consumer.user_id)
         if sockets is not None and consumer in sockets:
@@ -142,9 +147,11 @@ class RoomHub:
         if seq > self.last_seen.get(room, 0):
             self.last_seen[room] = seq
 
-    def note_presence(self, room: str, online: list[str]) -> None:
-        """The list a connecting socket got in hello: the room's baseline."""
-        self._presence.setdefault(room, online)
+    def refresh_presence(self, room: str) -> None:
+        """Re-read the room's online list soon; sockets whose last list
+        differs get a presence frame."""
+        self._presence_dirty.add(room)
+        self._presence_wake.set()
 
     # --- events ---
 
@@ -165,7 +172,8 @@ class RoomHub:
             members = self.rooms.get(event["room"], ())
             text = events.encode(events.typing_frame(username))
             for consumer in tuple(members):
-                if consumer.username != username:
+                # Not before a connecting socket's hello (protocol: hello first).
+                if consumer.username != username and consumer.last_seq is not None:
                     consumer.push(text)
         elif kind == "chat.presence":
             self._presence_dirty.add(event["room"])
@@ -223,6 +231,8 @@ class RoomHub:
                 log.warning("reconcile failed (%s); will retry", exc)
 
     async def _reconcile(self) -> None:
+        for group in tuple(self._failed_groups):
+            await self._group_add(group)
         rooms = list(self.rooms)
         if not rooms:
             return
@@ -252,11 +262,16 @@ class RoomHub:
                 except Exception as exc:
                     log.warning("presence read for %s failed (%s)", room, exc)
                     continue
-                if online != self._presence.get(room):
-                    self._presence[room] = online
-                    text = events.encode(events.presence_frame(online))
-                    for consumer in tuple(self.rooms.get(room, ())):
-                        consumer.push(text)
+                # Per socket: one that connected while the list changed got
+                # an older list in hello than its neighbours (None: no hello
+                # yet, and nothing may precede hello).
+                text = None
+                for consumer in tuple(self.rooms.get(room, ())):
+                    if consumer.online_sent is None or consumer.online_sent == online:
+                        continue
+                    consumer.online_sent = online
+                    text = text or events.encode(events.presence_frame(online))
+                    consumer.push(text)
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub]" = (

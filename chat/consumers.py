@@ -65,6 +65,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id = 0
         self.credential: str | None = None  # "session:<key>" or "token:<id>"
         self.last_seq: int | None = None  # None while connecting: buffer
+        self.online_sent: list[str] | None = None  # the last presence list sent
         self._joined = False
         self._closed = False
         self._close_sent = False
@@ -122,14 +123,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         )
         self.last_seq = snapshot.last_seq
+        self.online_sent = online
         self.hub.note_seq(room, snapshot.last_seq)
-        self.hub.note_presence(room, online)
         early, self._early = self._early, []
         for seq, text in early:
             self.deliver(seq, text)
         log.info("connect room=%s user=%s since=%s", room, self.username, since)
         if came_online:
             await publish_presence(room)
+        else:  # the list may have changed since it was read for hello
+            self.hub.refresh_presence(room)
 
     async def disconnect(self, code) -> None:
         self._closed = self._close_sent = True
