@@ -292,6 +292,9 @@ class Member:
                     websockets.exceptions.ConnectionClosed):
                 self.waiting.pop(client_id, None)
                 self.tally.retries += 1
+                # Yield to the reader, which notices the close and reconnects
+                # (a closed socket fails without suspending: no busy loop).
+                await asyncio.sleep(0.05)
                 continue
             if frame["type"] == "ack":
                 self.acked[client_id] = frame["seq"]

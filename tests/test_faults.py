@@ -18,6 +18,9 @@ import redis
 from .faults import Member, RedisServer, TcpProxy, Tally, caught_up, settle, stored_posts
 from .wsclient import ChatClient
 
+# Each fault test is bounded (~30 s of work); a hang fails it, never the run.
+pytestmark = pytest.mark.timeout(90)
+
 FAST = dict(
     CHAT_RECONCILE_INTERVAL=1, CHAT_PRESENCE_HEARTBEAT=0.5, CHAT_PRESENCE_TTL=3,
 )
