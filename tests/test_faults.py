@@ -89,8 +89,16 @@ async def test_redis_restart_under_traffic(scaled_deployment, own_redis):
     tally.extra["redis_outage_s"] = round(time.monotonic() - outage_started, 1)
     await asyncio.wait_for(load, 30)
     assert all(s.proc.poll() is None for s in servers), "a server process died"
-    probe = await ChatClient.connect(servers[0].ws, room, tokens[0])  # still serving
-    await probe.close()
+    # Still serving, and presence rebuilt: every member online again once each
+    # process's heartbeat found Redis empty and wrote its sockets back.
+    deadline = time.monotonic() + 10
+    while True:
+        probe = await ChatClient.connect(servers[0].ws, room, tokens[0])
+        await probe.close()
+        if probe.hello["online"] == sorted(names):
+            break
+        assert time.monotonic() < deadline, f"presence after restart: {probe.hello}"
+        await asyncio.sleep(0.2)  # polling: the heartbeat rewrites within 0.5 s
     # Both processes subscribed to the room again (redis-py re-subscribes on
     # reconnect; the hub retries the subscriptions that failed meanwhile).
     channel = f"{d.env['CHAT_REDIS_PREFIX']}:layer:__group__chat.room.{room}"
