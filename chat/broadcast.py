@@ -78,6 +78,7 @@ class RoomHub:
         self.rooms: dict[str, set["ChatConsumer"]] = {}
         self.users: dict[int, set["ChatConsumer"]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
+        self._presence: dict[str, list[str]] = {}  # the last list pushed
         self._presence_dirty: set[str] = set()
         self._presence_wake = asyncio.Event()
         self._start_lock = asyncio.Lock()
@@ -135,6 +136,7 @@ class RoomHub:
             if not members:
                 del self.rooms[consumer.room]
                 self.last_seen.pop(consumer.room, None)
+                self._presence.pop(consumer.room, None)
                 await self._group_discard(room_group(consumer.room))
         sockets = self.users.get(consumer.user_id)
         if sockets is not None and consumer in sockets:
@@ -264,14 +266,20 @@ class RoomHub:
                     continue
                 # Per socket: one that connected while the list changed got
                 # an older list in hello than its neighbours (None: no hello
-                # yet, and nothing may precede hello).
+                # yet, and nothing may precede hello). Sockets holding the
+                # last list pushed share it, so the room costs one comparison.
+                last = self._presence.get(room)
+                changed = online != last
                 text = None
                 for consumer in tuple(self.rooms.get(room, ())):
-                    if consumer.online_sent is None or consumer.online_sent == online:
+                    sent = consumer.online_sent
+                    if sent is None:
                         continue
+                    if changed if sent is last else sent != online:
+                        text = text or events.encode(events.presence_frame(online))
+                        consumer.push(text)
                     consumer.online_sent = online
-                    text = text or events.encode(events.presence_frame(online))
-                    consumer.push(text)
+                self._presence[room] = online
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub]" = (
