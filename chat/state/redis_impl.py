@@ -244,10 +244,19 @@ class RedisState:
         return sorted(name.decode() for name in names)
 
     async def online_counts(self, rooms: list[str]) -> dict[str, int]:
-        counts = {}
-        for room in rooms:
-            counts[room] = len(await self.online(room))
-        return counts
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for room in rooms:
+                    await self._online(
+                        keys=[self._presence_key(room), self._procs_key],
+                        args=[self._ttl],
+                        client=pipe,
+                    )
+                results = await pipe.execute()
+        except RedisError as exc:
+            self._unavailable("presence", exc)
+            return {room: len(set(self._local.get(room, {}).values())) for room in rooms}
+        return {room: len(names) for room, names in zip(rooms, results)}
 
     # --- heartbeat: how other processes know this one is alive ---
 
