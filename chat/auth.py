@@ -16,9 +16,10 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http.request import split_domain_port, validate_host
 
-from accounts.models import user_for_token
+from accounts.models import ApiToken, user_for_token
 
 log = logging.getLogger("chat.auth")
 
@@ -82,6 +83,20 @@ class TokenOrSessionAuthMiddleware:
         session = scope.get("session")
         credential = f"session:{session.session_key}" if session else None
         return None, dict(scope, chat_credential=credential)
+
+
+def revoked(user_ids: set[int], token_ids: set[int]) -> tuple[set[int], set[int]]:
+    """Of these, the users no longer active (or gone) and the tokens deleted.
+
+    The revoke event (chat.signals) closes sockets at once; this check lets
+    each process catch what no event announced: an event the channel layer
+    dropped (channels #1717), or a bulk `update(is_active=False)`, which
+    sends no signal.
+    """
+    User = get_user_model()
+    active = User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True)
+    existing = ApiToken.objects.filter(pk__in=token_ids).values_list("pk", flat=True)
+    return user_ids - set(active), token_ids - set(existing)
 
 
 def ChatAuthMiddlewareStack(inner):

@@ -24,6 +24,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import events
+from .auth import revoked
 from .models import Room
 from .rooms import room_group, user_group
 from .state import get_state
@@ -62,6 +63,9 @@ async def publish_typing(room: str, username: str) -> None:
 
 async def publish_revoke(user_id: int, credential: str | None = None) -> None:
     await publish(user_group(user_id), events.revoke_event(user_id, credential))
+
+
+_revoked = database_sync_to_async(revoked)
 
 
 @database_sync_to_async
@@ -244,9 +248,25 @@ class RoomHub:
                 self._catch_up(room)
         self._presence_dirty.update(rooms)
         self._presence_wake.set()
+        await self._close_revoked()
         if time.monotonic() - self._refreshed_at > settings.CHAT_GROUP_REFRESH:
             self._refreshed_at = time.monotonic()
             await self._resubscribe()
+
+    async def _close_revoked(self) -> None:
+        """Close sockets whose user or token the database no longer accepts,
+        in case no revoke event reached this process."""
+        sockets = [c for members in self.users.values() for c in members]
+        tokens = {
+            int(c.credential.removeprefix("token:"))
+            for c in sockets
+            if c.credential and c.credential.startswith("token:")
+        }
+        users, tokens = await _revoked(set(self.users), tokens)
+        credentials = {f"token:{token}" for token in tokens}
+        for consumer in sockets:
+            if consumer.user_id in users or consumer.credential in credentials:
+                consumer.revoke()
 
     async def _presence_loop(self) -> None:
         """Send each local room its online list when it changed; one at a time

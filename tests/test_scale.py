@@ -200,6 +200,21 @@ async def test_deactivation_closes_the_users_sockets_on_every_process(pair):
     await bystander.close()
 
 
+async def test_deactivation_without_a_signal_still_closes_sockets(pair):
+    """A bulk update (no post_save signal, so no revoke event: like an event
+    the layer dropped) still closes the user's sockets on both processes
+    with 4403, at the next reconcile (1 s here, 5 s by default)."""
+    p1, p2 = pair.servers
+    victims = [await ChatClient.connect(s.ws, "bulk", pair.token["u13"]) for s in (p1, p2)]
+    pair.manage(
+        "shell", "-c",
+        "from django.contrib.auth.models import User\n"
+        "User.objects.filter(username='u13').update(is_active=False)",
+    )
+    codes = await asyncio.gather(*(close_code(v, timeout=10) for v in victims))
+    assert codes == [CloseCode.REVOKED, CloseCode.REVOKED]
+
+
 async def test_logout_closes_that_sessions_sockets_on_every_process(pair):
     """Logging out on process 1 closes the session's sockets on both
     processes with 4403."""
