@@ -99,13 +99,20 @@ async def test_redis_restart_under_traffic(scaled_deployment, own_redis):
             break
         assert time.monotonic() < deadline, f"presence after restart: {probe.hello}"
         await asyncio.sleep(0.2)  # polling: the heartbeat rewrites within 0.5 s
-    # Both processes subscribed to the room again (redis-py re-subscribes on
-    # reconnect; the hub retries the subscriptions that failed meanwhile).
-    channel = f"{d.env['CHAT_REDIS_PREFIX']}:layer:__group__chat.room.{room}"
+    # Both processes in the room's group again: on pub/sub, redis-py
+    # re-subscribes on reconnect and the hub retries the subscriptions that
+    # failed meanwhile; on core (CHANNEL_LAYER=core), the hub re-adds them.
     client = redis.Redis(port=own_redis.port, socket_timeout=5)
+    layer_prefix = f"{d.env['CHAT_REDIS_PREFIX']}:layer:"
+    if d.env.get("CHANNEL_LAYER", "pubsub") == "core":
+        group = f"{layer_prefix}:group:chat.room.{room}"
+        count = lambda: client.zcard(group)  # noqa: E731
+    else:
+        group = f"{layer_prefix}__group__chat.room.{room}"
+        count = lambda: client.pubsub_numsub(group)[0][1]  # noqa: E731
     deadline = time.monotonic() + 10
-    while (subs := client.pubsub_numsub(channel)[0][1]) < 2:
-        assert time.monotonic() < deadline, f"{subs} processes subscribed to {channel}"
+    while (subs := count()) < 2:
+        assert time.monotonic() < deadline, f"{subs} processes in {group}"
         await asyncio.sleep(0.1)  # polling Redis for the re-subscription
     await finish("redis restart", tally, members, d.env["DATABASE_URL"], room)
 
