@@ -17,7 +17,9 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.http.request import split_domain_port, validate_host
+from django.utils import timezone
 
 from accounts.models import ApiToken, user_for_token
 
@@ -85,18 +87,27 @@ class TokenOrSessionAuthMiddleware:
         return None, dict(scope, chat_credential=credential)
 
 
-def revoked(user_ids: set[int], token_ids: set[int]) -> tuple[set[int], set[int]]:
-    """Of these, the users no longer active (or gone) and the tokens deleted.
+def revoked(
+    user_ids: set[int], token_ids: set[int], session_keys: set[str]
+) -> tuple[set[int], set[int], set[str]]:
+    """Of these, the users no longer active (or gone), the tokens deleted and
+    the sessions ended (deleted or expired; database sessions only).
 
     The revoke event (chat.signals) closes sockets at once; this check lets
     each process catch what no event announced: an event the channel layer
-    dropped (channels #1717), or a bulk `update(is_active=False)`, which
-    sends no signal.
+    dropped (channels #1717), a bulk `update(is_active=False)` or a session
+    row deleted by hand, which send no signal.
     """
     User = get_user_model()
     active = User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True)
     existing = ApiToken.objects.filter(pk__in=token_ids).values_list("pk", flat=True)
-    return user_ids - set(active), token_ids - set(existing)
+    ended: set[str] = set()
+    if session_keys and settings.SESSION_ENGINE.endswith((".db", ".cached_db")):
+        live = Session.objects.filter(
+            session_key__in=session_keys, expire_date__gt=timezone.now()
+        ).values_list("session_key", flat=True)
+        ended = session_keys - set(live)
+    return user_ids - set(active), token_ids - set(existing), ended
 
 
 def ChatAuthMiddlewareStack(inner):

@@ -257,15 +257,14 @@ class RoomHub:
         """Close sockets whose user or token the database no longer accepts,
         in case no revoke event reached this process."""
         sockets = [c for members in self.users.values() for c in members]
-        tokens = {
-            int(c.credential.removeprefix("token:"))
-            for c in sockets
-            if c.credential and c.credential.startswith("token:")
-        }
-        users, tokens = await _revoked(set(self.users), tokens)
-        credentials = {f"token:{token}" for token in tokens}
+        credentials = {c.credential for c in sockets if c.credential}
+        kind_ids = [credential.split(":", 1) for credential in credentials]
+        tokens = {int(value) for kind, value in kind_ids if kind == "token"}
+        sessions = {value for kind, value in kind_ids if kind == "session"}
+        users, tokens, sessions = await _revoked(set(self.users), tokens, sessions)
+        gone = {f"token:{t}" for t in tokens} | {f"session:{s}" for s in sessions}
         for consumer in sockets:
-            if consumer.user_id in users or consumer.credential in credentials:
+            if consumer.user_id in users or consumer.credential in gone:
                 consumer.revoke()
 
     async def _presence_loop(self) -> None:

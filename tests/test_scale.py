@@ -52,6 +52,18 @@ async def reply(client: ChatClient) -> dict:
             return frame
 
 
+def signed_up_cookie(web: httpx.Client) -> str:
+    """Sign a new user up through the page; the session's Cookie header."""
+    username, password = f"web{secrets.token_hex(3)}", "a-long-pass-phrase-42"
+    web.get("/accounts/signup/")
+    reply = web.post("/accounts/signup/", data={
+        "username": username, "password1": password, "password2": password,
+        "csrfmiddlewaretoken": web.cookies["csrftoken"],
+    })
+    assert reply.status_code == 302, reply.text[:500]
+    return "; ".join(f"{k}={v}" for k, v in web.cookies.items())
+
+
 async def close_code(client: ChatClient, timeout: float = 5) -> int:
     await asyncio.wait_for(client.ws.wait_closed(), timeout)
     return client.ws.close_code
@@ -219,15 +231,8 @@ async def test_logout_closes_that_sessions_sockets_on_every_process(pair):
     """Logging out on process 1 closes the session's sockets on both
     processes with 4403."""
     p1, p2 = pair.servers
-    username, password = f"web{secrets.token_hex(3)}", "a-long-pass-phrase-42"
     with httpx.Client(base_url=p1.http) as web:
-        web.get("/accounts/signup/")
-        reply = web.post("/accounts/signup/", data={
-            "username": username, "password1": password, "password2": password,
-            "csrfmiddlewaretoken": web.cookies["csrftoken"],
-        })
-        assert reply.status_code == 302, reply.text[:500]
-        cookie = "; ".join(f"{k}={v}" for k, v in web.cookies.items())
+        cookie = signed_up_cookie(web)
         sockets = [
             await ChatClient.connect(
                 s.ws, "logout", headers={"Cookie": cookie, "Origin": s.http}
@@ -239,6 +244,26 @@ async def test_logout_closes_that_sessions_sockets_on_every_process(pair):
         )
         assert reply.status_code in (200, 302)
     codes = await asyncio.gather(*(close_code(s) for s in sockets))
+    assert codes == [CloseCode.REVOKED, CloseCode.REVOKED]
+
+
+async def test_a_session_deleted_without_a_signal_still_closes_its_sockets(pair):
+    """Session rows deleted by hand (no logout signal, so no revoke event)
+    still close that session's sockets on both processes with 4403."""
+    p1, p2 = pair.servers
+    with httpx.Client(base_url=p1.http) as web:
+        cookie = signed_up_cookie(web)
+        session_key = web.cookies["sessionid"]
+    sockets = [
+        await ChatClient.connect(s.ws, "sessions", headers={"Cookie": cookie, "Origin": s.http})
+        for s in (p1, p2)
+    ]
+    pair.manage(
+        "shell", "-c",
+        "from django.contrib.sessions.models import Session\n"
+        f"Session.objects.filter(session_key='{session_key}').delete()",
+    )
+    codes = await asyncio.gather(*(close_code(s, timeout=10) for s in sockets))
     assert codes == [CloseCode.REVOKED, CloseCode.REVOKED]
 
 
