@@ -16,9 +16,12 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.http.request import split_domain_port, validate_host
+from django.utils import timezone
 
-from accounts.models import user_for_token
+from accounts.models import ApiToken, user_for_token
 
 from . import metrics
 from .logfmt import log_event
@@ -86,6 +89,29 @@ class TokenOrSessionAuthMiddleware:
         session = scope.get("session")
         credential = f"session:{session.session_key}" if session else None
         return None, dict(scope, chat_credential=credential)
+
+
+def revoked(
+    user_ids: set[int], token_ids: set[int], session_keys: set[str]
+) -> tuple[set[int], set[int], set[str]]:
+    """Of these, the users no longer active (or gone), the tokens deleted and
+    the sessions ended (deleted or expired; database sessions only).
+
+    The revoke event (chat.signals) closes sockets at once; this check lets
+    each process catch what no event announced: an event the channel layer
+    dropped (channels #1717), a bulk `update(is_active=False)` or a session
+    row deleted by hand, which send no signal.
+    """
+    User = get_user_model()
+    active = User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True)
+    existing = ApiToken.objects.filter(pk__in=token_ids).values_list("pk", flat=True)
+    ended: set[str] = set()
+    if session_keys and settings.SESSION_ENGINE.endswith((".db", ".cached_db")):
+        live = Session.objects.filter(
+            session_key__in=session_keys, expire_date__gt=timezone.now()
+        ).values_list("session_key", flat=True)
+        ended = session_keys - set(live)
+    return user_ids - set(active), token_ids - set(existing), ended
 
 
 def ChatAuthMiddlewareStack(inner):

@@ -24,6 +24,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import events, metrics
+from .auth import revoked
 from .models import Room
 from .rooms import room_group, user_group
 from .state import get_state
@@ -68,49 +69,12 @@ async def publish_revoke(user_id: int, credential: str | None = None) -> None:
     await publish(user_group(user_id), events.revoke_event(user_id, credential))
 
 
+_revoked = database_sync_to_async(revoked)
+
+
 @database_sync_to_async
 def _last_seqs(rooms: list[str]) -> dict[str, int]:
     return dict(Room.objects.filter(name__in=rooms).values_list("name", "last_seq"))
-
-
-@database_sync_to_async
-def _revoked(credentials: dict[str, tuple[int, str | None]]) -> set[str]:
-    """Which of these sockets' credentials no longer hold (user inactive or
-    gone, token deleted, session ended). `credentials`: socket key ->
-    (user id, "token:<id>" | "session:<key>" | None)."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
-    from accounts.models import ApiToken
-
-    user_ids = {user_id for user_id, _ in credentials.values()}
-    active = set(
-        get_user_model().objects.filter(pk__in=user_ids, is_active=True)
-        .values_list("pk", flat=True)
-    )
-    token_ids = {c[6:] for _, c in credentials.values() if c and c.startswith("token:")}
-    tokens = {str(pk) for pk in ApiToken.objects.filter(pk__in=token_ids)
-              .values_list("pk", flat=True)}
-    session_keys = {c[8:] for _, c in credentials.values() if c and c.startswith("session:")}
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
-        sessions = set(Session.objects.filter(
-            session_key__in=session_keys, expire_date__gt=timezone.now()
-        ).values_list("session_key", flat=True))
-    else:
-        from importlib import import_module
-
-        store = import_module(settings.SESSION_ENGINE).SessionStore()
-        sessions = {key for key in session_keys if store.exists(key)}
-    revoked = set()
-    for key, (user_id, credential) in credentials.items():
-        if user_id not in active:
-            revoked.add(key)
-        elif credential and credential.startswith("token:") and credential[6:] not in tokens:
-            revoked.add(key)
-        elif credential and credential.startswith("session:") and credential[8:] not in sessions:
-            revoked.add(key)
-    return revoked
 
 
 class RoomHub:
@@ -122,10 +86,12 @@ class RoomHub:
         self.rooms: dict[str, set["ChatConsumer"]] = {}
         self.users: dict[int, set["ChatConsumer"]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
+        self._presence: dict[str, list[str]] = {}  # the last list pushed
         self._presence_dirty: set[str] = set()
         self._presence_wake = asyncio.Event()
         self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+        self._failed_groups: set[str] = set()  # group_add failed: retry
         self._refreshed_at = time.monotonic()
 
     # --- membership ---
@@ -145,10 +111,16 @@ class RoomHub:
             await self.layer.group_add(group, self.channel)
         except Exception as exc:
             # Not fatal: the reconcile loop keeps this room current from the
-            # database and re-adds every group once the layer answers again.
+            # database and re-adds the group once the layer answers again.
+            # (The pub/sub layer's receive never fails, so a failed
+            # subscription would otherwise wait for CHAT_GROUP_REFRESH.)
             log.warning("group_add %s failed (%s); will retry", group, exc)
+            self._failed_groups.add(group)
+        else:
+            self._failed_groups.discard(group)
 
     async def _group_discard(self, group: str) -> None:
+        self._failed_groups.discard(group)
         try:
             await self.layer.group_discard(group, self.channel)
         except Exception as exc:
@@ -184,6 +156,12 @@ class RoomHub:
         if seq > self.last_seen.get(room, 0):
             self.last_seen[room] = seq
 
+    def refresh_presence(self, room: str) -> None:
+        """Re-read the room's online list soon; sockets whose last list
+        differs get a presence frame."""
+        self._presence_dirty.add(room)
+        self._presence_wake.set()
+
     # --- events ---
 
     def dispatch(self, event: dict) -> None:
@@ -204,7 +182,8 @@ class RoomHub:
             members = self.rooms.get(event["room"], ())
             text = events.encode(events.typing_frame(username))
             for consumer in tuple(members):
-                if consumer.username != username:
+                # Not before a connecting socket's hello (protocol: hello first).
+                if consumer.username != username and consumer.last_seq is not None:
                     consumer.push(text)
         elif kind == "chat.deleted":
             # Only to sockets past hello: a connecting socket reads the
@@ -271,34 +250,35 @@ class RoomHub:
                 log.warning("reconcile failed (%s); will retry", exc)
 
     async def _reconcile(self) -> None:
+        for group in tuple(self._failed_groups):
+            await self._group_add(group)
         rooms = list(self.rooms)
         if not rooms:
             return
-        await self._sweep_credentials()
         for room, last_seq in (await _last_seqs(rooms)).items():
             if last_seq > self.last_seen.get(room, 0):
                 self.note_seq(room, last_seq)
                 self._catch_up(room)
         self._presence_dirty.update(rooms)
         self._presence_wake.set()
+        await self._close_revoked()
         if time.monotonic() - self._refreshed_at > settings.CHAT_GROUP_REFRESH:
             self._refreshed_at = time.monotonic()
             await self._resubscribe()
 
-    async def _sweep_credentials(self) -> None:
-        """Close sockets whose user, token or session is gone, however that
-        happened (another process without a shared layer, the shell, SQL):
-        the signal-driven revoke events are the fast path, this the net."""
-        sockets = {
-            id(consumer): consumer
-            for members in self.users.values()
-            for consumer in members
-        }
-        credentials = {
-            key: (consumer.user_id, consumer.credential) for key, consumer in sockets.items()
-        }
-        for key in await _revoked(credentials):
-            sockets[key].revoke()
+    async def _close_revoked(self) -> None:
+        """Close sockets whose user or token the database no longer accepts,
+        in case no revoke event reached this process."""
+        sockets = [c for members in self.users.values() for c in members]
+        credentials = {c.credential for c in sockets if c.credential}
+        kind_ids = [credential.split(":", 1) for credential in credentials]
+        tokens = {int(value) for kind, value in kind_ids if kind == "token"}
+        sessions = {value for kind, value in kind_ids if kind == "session"}
+        users, tokens, sessions = await _revoked(set(self.users), tokens, sessions)
+        gone = {f"token:{t}" for t in tokens} | {f"session:{s}" for s in sessions}
+        for consumer in sockets:
+            if consumer.user_id in users or consumer.credential in gone:
+                consumer.revoke()
 
     async def _presence_loop(self) -> None:
         """Send each local socket the room's online list when it differs from
@@ -317,12 +297,22 @@ class RoomHub:
                 except Exception as exc:
                     log.warning("presence read for %s failed (%s)", room, exc)
                     continue
+                # Per socket: one that connected while the list changed got
+                # an older list in hello than its neighbours (None: no hello
+                # yet, and nothing may precede hello). Sockets holding the
+                # last list pushed share it, so the room costs one comparison.
+                last = self._presence.get(room)
+                changed = online != last
                 text = None
                 for consumer in tuple(self.rooms.get(room, ())):
-                    if consumer.online is not None and consumer.online != online:
-                        consumer.online = online
+                    sent = consumer.online_sent
+                    if sent is None:
+                        continue
+                    if changed if sent is last else sent != online:
                         text = text or events.encode(events.presence_frame(online))
                         consumer.push(text)
+                    consumer.online_sent = online
+                self._presence[room] = online
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub]" = (

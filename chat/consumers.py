@@ -66,7 +66,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id = 0
         self.credential: str | None = None  # "session:<key>" or "token:<id>"
         self.last_seq: int | None = None  # None while connecting: buffer
-        self.online: list[str] | None = None  # the online list this socket last got
+        self.online_sent: list[str] | None = None  # the last presence list sent
         self._joined = False
         self._closed = False
         self._close_sent = False
@@ -129,14 +129,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         )
         self.last_seq = snapshot.last_seq
+        self.online_sent = online
         self.hub.note_seq(room, snapshot.last_seq)
-        self.online = online
         early, self._early = self._early, []
         for seq, text in early:
             self.deliver(seq, text)
         log_event(log, "connect", room=room, user=self.username, since=since)
         if came_online:
             await publish_presence(room)
+        else:  # the list may have changed since it was read for hello
+            self.hub.refresh_presence(room)
 
     async def _refuse_handshake(self, reason: str) -> None:
         metrics.REFUSALS.labels(reason).inc()

@@ -113,6 +113,10 @@ class Deployment:
             "CHAT_RATE_LIMIT_BURST": "1000",
             **{key: str(value) for key, value in settings.items()},
         }
+        if redis_url and "CHAT_REDIS_PREFIX" not in settings:
+            # Its own keys and pub/sub channels: tests (and other runs) share
+            # the machine's Redis, and "lobby" must not cross deployments.
+            self.env["CHAT_REDIS_PREFIX"] = f"test-{secrets.token_hex(4)}"
         self.servers: list[ServerProcess] = []
         self.manage("migrate", "--noinput", "-v", "0")
 

@@ -8,6 +8,7 @@ channel layer. See docs/deploy.md for the full list.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -86,18 +87,41 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Every Redis key and pub/sub channel of this deployment starts with it, so
+# several deployments (or test runs) can share one Redis without crosstalk.
+CHAT_REDIS_PREFIX = env("CHAT_REDIS_PREFIX", default="chat")
+# channels_redis layer behind the hub: "pubsub" (default, one PUBLISH per
+# event) or "core" (lists per channel); docs/deploy.md has the measurement.
+CHANNEL_LAYER = env("CHANNEL_LAYER", default="pubsub")
+# The core layer forgets a group member after this many seconds unless it is
+# re-added (channels #1371); the hub re-adds every CHAT_GROUP_REFRESH.
+CHAT_LAYER_GROUP_EXPIRY = env.int("CHAT_LAYER_GROUP_EXPIRY", default=86400)
+# The core layer's per-channel queue: the hub's one channel carries every
+# room of the process, so the stock 100 would drop events under a burst.
+CHAT_LAYER_CAPACITY = env.int("CHAT_LAYER_CAPACITY", default=10000)
+
+_LAYER_BACKENDS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
 
 
 def _channel_layers(redis_url: str) -> dict:
     if not redis_url:
         # One process only: the server refuses to start several workers on it.
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    return {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [redis_url]},
-        }
-    }
+    if CHANNEL_LAYER not in _LAYER_BACKENDS:
+        raise ImproperlyConfigured(
+            f"CHANNEL_LAYER={CHANNEL_LAYER!r}: use one of {', '.join(_LAYER_BACKENDS)}."
+        )
+    # A bounded connect: while Redis is down, publishing fails fast and the
+    # hub delivers locally (others catch up from the database).
+    host = {"address": redis_url, "socket_connect_timeout": 2}
+    config = {"hosts": [host], "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
+    if CHANNEL_LAYER == "core":
+        config["group_expiry"] = CHAT_LAYER_GROUP_EXPIRY
+        config["capacity"] = CHAT_LAYER_CAPACITY
+    return {"default": {"BACKEND": _LAYER_BACKENDS[CHANNEL_LAYER], "CONFIG": config}}
 
 
 CHANNEL_LAYERS = _channel_layers(REDIS_URL)
@@ -154,3 +178,13 @@ CHAT_RECONCILE_INTERVAL = env.float("CHAT_RECONCILE_INTERVAL", default=5.0)
 # Re-add the process's groups this often, well inside the layer's group expiry
 # (channels_redis forgets groups after 24 h: channels #1371).
 CHAT_GROUP_REFRESH = env.float("CHAT_GROUP_REFRESH", default=3600.0)
+# Presence across processes (Redis): each process refreshes its heartbeat
+# this often; a process silent for CHAT_PRESENCE_TTL seconds (SIGKILLed,
+# frozen) is dead and its sockets leave presence at the next reconcile.
+CHAT_PRESENCE_HEARTBEAT = env.float("CHAT_PRESENCE_HEARTBEAT", default=10.0)
+CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=30.0)
+if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
+    raise ImproperlyConfigured(
+        "CHAT_PRESENCE_TTL must be longer than CHAT_PRESENCE_HEARTBEAT (three "
+        "heartbeats is a good value), or live processes would look dead."
+    )
