@@ -174,6 +174,7 @@ class Run:
         redis_before = _redis_calls(self.redis_url) if label.startswith("S3") else None
 
         # Phase 1: saturating.
+        print(f"{label} {app}: {len(conns)} sockets open; saturating", file=sys.stderr)
         for p in publishers:
             p.start_saturating()
         await asyncio.sleep(plan.warmup)

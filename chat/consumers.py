@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -75,6 +76,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._outbox: deque[str] = deque()
         self._writer: asyncio.Task | None = None
         self._strikes = 0
+
+    async def dispatch(self, message) -> None:
+        # channels' dispatch first runs close_old_connections through
+        # sync_to_async: one hop to the database thread per frame, waiting for
+        # the GIL behind the fan-out. Every query here goes through
+        # database_sync_to_async, which does that clean-up in the thread.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- connect / disconnect ---
 
