@@ -21,7 +21,7 @@ from channels.consumer import get_handler_name
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import actions, events
+from . import actions, batching, events
 from .broadcast import get_hub, publish_message, publish_presence, publish_typing
 from .protocol import (
     CloseCode,
@@ -37,7 +37,7 @@ from .state import get_state
 
 log = logging.getLogger("chat.consumers")
 
-store_post = database_sync_to_async(actions.store_post)
+store_post = batching.store_post  # concurrent posts share one transaction
 connect_snapshot = database_sync_to_async(actions.connect_snapshot)
 history_page = database_sync_to_async(actions.history_page)
 messages_after = database_sync_to_async(actions.messages_after)
