@@ -84,5 +84,22 @@ class TokenOrSessionAuthMiddleware:
         return None, dict(scope, chat_credential=credential)
 
 
+class _SessionUnlessBearer:
+    """A bearer-token handshake skips channels' cookie, session and auth
+    middleware: their user lookup is one more database-thread hop per
+    connect, and the session wrapper runs on every frame the socket is sent
+    (docs/performance.md). Cookie handshakes go through them as before."""
+
+    def __init__(self, token_app, session_app) -> None:
+        self.token_app = token_app
+        self.session_app = session_app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and _header(scope, b"authorization") is not None:
+            return await self.token_app(scope, receive, send)
+        return await self.session_app(scope, receive, send)
+
+
 def ChatAuthMiddlewareStack(inner):
-    return AuthMiddlewareStack(TokenOrSessionAuthMiddleware(inner))
+    checked = TokenOrSessionAuthMiddleware(inner)
+    return _SessionUnlessBearer(checked, AuthMiddlewareStack(checked))
