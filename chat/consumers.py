@@ -316,7 +316,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _write(self) -> None:
         try:
             while self._outbox:
-                await self.send(text_data=self._outbox.popleft())
+                # Straight to the server's send: AsyncWebsocketConsumer.send
+                # only wraps the same event, three coroutines deep, per frame.
+                await self.base_send({"type": "websocket.send", "text": self._outbox.popleft()})
         except Exception as exc:  # the connection went away under us
             log.debug("send failed in %s (%s)", self.room, exc)
             self._outbox.clear()
