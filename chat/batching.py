@@ -28,16 +28,15 @@ class PostBatcher:
         self._pending: list[tuple[actions.PostRequest, asyncio.Future]] = []
         self._running = False
 
-    async def store_post(
-        self, room: str, user, text: str, client_id: str | None
-    ) -> tuple[dict, bool]:
-        """actions.store_post, batched: (message frame, is new) once committed."""
+    def submit(self, room: str, user, text: str, client_id: str | None) -> asyncio.Future:
+        """Queue a post now; the future gets (message frame, is new) once
+        committed, or store_post's exception. Posts keep submission order."""
         future = asyncio.get_running_loop().create_future()
         self._pending.append((actions.PostRequest(room, user, text, client_id), future))
         if not self._running:
             self._running = True
             asyncio.create_task(self._drain())
-        return await future
+        return future
 
     async def _drain(self) -> None:
         try:
@@ -64,10 +63,15 @@ _batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PostBatcher]" =
 )
 
 
-async def store_post(room: str, user, text: str, client_id: str | None) -> tuple[dict, bool]:
-    """Store a post with the other posts of this moment (see PostBatcher)."""
+def submit(room: str, user, text: str, client_id: str | None) -> asyncio.Future:
+    """Queue a post with the other posts of this moment (see PostBatcher)."""
     loop = asyncio.get_running_loop()
     batcher = _batchers.get(loop)
     if batcher is None:
         batcher = _batchers[loop] = PostBatcher()
-    return await batcher.store_post(room, user, text, client_id)
+    return batcher.submit(room, user, text, client_id)
+
+
+async def store_post(room: str, user, text: str, client_id: str | None) -> tuple[dict, bool]:
+    """actions.store_post, batched: (message frame, is new) once committed."""
+    return await submit(room, user, text, client_id)

@@ -37,7 +37,6 @@ from .state import get_state
 
 log = logging.getLogger("chat.consumers")
 
-store_post = batching.store_post  # concurrent posts share one transaction
 connect_snapshot = database_sync_to_async(actions.connect_snapshot)
 history_page = database_sync_to_async(actions.history_page)
 messages_after = database_sync_to_async(actions.messages_after)
@@ -58,6 +57,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # No per-socket channel on the layer: the process's RoomHub holds the one
     # subscription per room and calls deliver()/push() on local sockets.
     channel_layer_alias = "chat.hub-only"
+    # Posts of one socket stored but not yet acknowledged; past it, reading
+    # the socket's next frame waits for storage.
+    posts_in_flight = 64
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +78,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._outbox: deque[str] = deque()
         self._writer: asyncio.Task | None = None
         self._strikes = 0
+        self._posting: deque[tuple[PostFrame, asyncio.Future]] = deque()
+        self._finisher: asyncio.Task | None = None
 
     async def dispatch(self, message) -> None:
         # channels' dispatch first runs close_old_connections through
@@ -179,14 +183,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._history(frame)
         except FrameError as exc:
             self.refuse(exc.code, exc.detail)
-        except DatabaseError as exc:
+        except Exception as exc:
+            self._refuse_failure(exc)
+
+    def _refuse_failure(self, exc: Exception) -> None:
+        """Answer a frame whose handling failed (called in an except block)."""
+        if isinstance(exc, DatabaseError):
             log.warning("database error in room %s: %s", self.room, exc)
             self.refuse(
                 ErrorCode.UNAVAILABLE,
                 "Storage is unavailable; nothing was stored. Send it again "
                 "(with the same client_id) in a moment.",
             )
-        except Exception:
+        else:
             log.exception("frame in room %s failed", self.room)
             self.refuse(
                 ErrorCode.UNAVAILABLE,
@@ -213,10 +222,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _post(self, frame: PostFrame) -> None:
         if not await self._take_token():
             return
+        # Queued for storage now, in this socket's order. The commit is awaited
+        # in _finish_posts, so the socket's next frames are read meanwhile and
+        # a burst is stored in one transaction (chat.batching).
+        stored = batching.submit(self.room, self.user, frame.text, frame.client_id)
+        self._posting.append((frame, stored))
+        if self._finisher is None:
+            self._finisher = asyncio.create_task(self._finish_posts())
+        if len(self._posting) > self.posts_in_flight:
+            await asyncio.wait([self._posting[0][1]])  # a flood waits for storage
+
+    async def _finish_posts(self) -> None:
+        """Ack and publish this socket's posts in order, each after its commit."""
         try:
-            message, created = await store_post(
-                self.room, self.user, frame.text, frame.client_id
-            )
+            while self._posting:
+                frame, stored = self._posting[0]
+                try:
+                    await self._posted(frame, stored)
+                except Exception as exc:
+                    self._refuse_failure(exc)
+                finally:
+                    self._posting.popleft()
+        finally:
+            self._finisher = None
+
+    async def _posted(self, frame: PostFrame, stored: asyncio.Future) -> None:
+        try:
+            message, created = await stored
         except actions.PostRefused as exc:
             self.refuse(exc.code, exc.detail)
             return
