@@ -273,6 +273,15 @@ class Run:
 
     # --- the whole run ---
 
+    async def _attempt(self, label: str, app: str, coro) -> list[Row]:
+        """Run one scenario; a failure becomes a row saying so, not a lost table."""
+        try:
+            result = await coro
+        except Exception as exc:
+            print(f"{label} {app} failed: {exc!r}", file=sys.stderr)
+            return [Row(label, app, note=f"failed: {type(exc).__name__}: {exc}"[:120])]
+        return result if isinstance(result, list) else [result]
+
     async def scenarios(self) -> None:
         plan = self.plan
         s2_rooms = [f"s2-r{r}" for r in range(plan.s2.rooms)]
@@ -283,16 +292,19 @@ class Run:
                 server = self.server(app, f"{app}-fanout")
                 try:
                     if "s1" in self.only:
-                        self.rows += await self.fanout("S1", app, plan.s1, [server.ws], "s1")
+                        self.rows += await self._attempt("S1", app, self.fanout(
+                            "S1", app, plan.s1, [server.ws], "s1"))
                     if "s2" in self.only:
-                        self.rows += await self.fanout("S2", app, plan.s2, [server.ws], "s2")
+                        self.rows += await self._attempt("S2", app, self.fanout(
+                            "S2", app, plan.s2, [server.ws], "s2"))
                 finally:
                     server.stop()
             if "connect" in self.only:
                 server = self.server(app, f"{app}-connect")
                 try:
                     rooms = s2_rooms[: plan.connect_rooms]
-                    self.rows.append(await self.connect(app, server, rooms))
+                    self.rows += await self._attempt(
+                        "connect", app, self.connect(app, server, rooms))
                 finally:
                     server.stop()
         if "s3" in self.only and "chat" in self.apps:
@@ -302,8 +314,11 @@ class Run:
                 servers = [self.server("chat", f"chat-s3-{i}") for i in range(2)]
                 try:
                     bases = [s.ws for s in servers]
-                    self.rows += (await self.fanout("S3 (S1)", "chat", plan.s1, bases, "s3a"))[:1]
-                    self.rows += (await self.fanout("S3 (S2)", "chat", plan.s2, bases, "s3b"))[:1]
+                    for label, shape, prefix in (("S3 (S1)", plan.s1, "s3a"),
+                                                 ("S3 (S2)", plan.s2, "s3b")):
+                        rows = await self._attempt(label, "chat", self.fanout(
+                            label, "chat", shape, bases, prefix))
+                        self.rows += rows[:1]
                 finally:
                     for s in servers:
                         s.stop()
