@@ -69,7 +69,11 @@ class TokenOrSessionAuthMiddleware:
                 return "malformed_authorization", scope
             if origin is not None and not origin_allowed(origin):
                 return "foreign_origin", scope
-            found = await database_sync_to_async(user_for_token)(token.strip())
+            # A read: off the single database thread that stores posts, in the
+            # loop's thread pool (docs/performance.md, connect).
+            found = await database_sync_to_async(user_for_token, thread_sensitive=False)(
+                token.strip()
+            )
             if found is None:
                 return "bad_token", scope
             user, token_id = found

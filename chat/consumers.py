@@ -37,7 +37,9 @@ from .state import get_state
 
 log = logging.getLogger("chat.consumers")
 
-connect_snapshot = database_sync_to_async(actions.connect_snapshot)
+# A read, so off the one database thread that stores posts (a burst of
+# connects no longer queues behind it, nor it behind them).
+connect_snapshot = database_sync_to_async(actions.connect_snapshot, thread_sensitive=False)
 history_page = database_sync_to_async(actions.history_page)
 messages_after = database_sync_to_async(actions.messages_after)
 
