@@ -110,6 +110,105 @@ def store_post(room_name: str, user, text: str, client_id: str | None) -> tuple[
 
 
 @dataclass(frozen=True, slots=True)
+class PostRequest:
+    """One post waiting to be stored (the arguments of store_post)."""
+
+    room: str
+    user: object
+    text: str
+    client_id: str | None
+
+
+# The batch form of _NEXT_SEQ_SQL: k numbers at once, and no number at all for
+# a locked room (no row comes back), so a refusal leaves no gap.
+_NEXT_SEQS_SQL = (
+    "UPDATE chat_room SET last_seq = last_seq + %s, last_message_at = %s "
+    "WHERE id = %s AND NOT locked RETURNING last_seq"
+)
+
+
+def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Exception]:
+    """Store several posts in one transaction; one result per request, in order:
+    (message frame, is new) as store_post returns, or the exception it raises.
+
+    Precondition: no transaction is open. Every post is committed when this
+    returns. Seqs are taken under each room row's lock (the UPDATE), in the
+    order of `requests`, so one socket's posts keep their order. A repeated
+    (user, client_id), in the batch or already stored, is stored once. If the
+    batch fails as a whole (another process stored one of its client_ids
+    first), each post is stored on its own with store_post.
+    """
+    results: list = [None] * len(requests)
+    first_of: dict[tuple[int, str], int] = {}  # (user, client_id) -> index
+    todo: list[int] = []
+    for i, req in enumerate(requests):
+        if req.client_id is not None:
+            key = (req.user.pk, req.client_id)
+            if key in first_of:
+                continue  # filled in from the first one below
+            first_of[key] = i
+            existing = _existing_post(req.user, req.client_id)
+            if existing is not None:
+                results[i] = (existing, False)
+                continue
+        todo.append(i)
+    if todo:
+        try:
+            _store_new(requests, todo, results)
+        except IntegrityError:
+            for i in todo:
+                req = requests[i]
+                try:
+                    results[i] = store_post(req.room, req.user, req.text, req.client_id)
+                except Exception as exc:
+                    results[i] = exc
+    for i, req in enumerate(requests):
+        if results[i] is None:  # a repeat of an earlier client_id in this batch
+            first = results[first_of[(req.user.pk, req.client_id)]]
+            results[i] = first if isinstance(first, Exception) else (first[0], False)
+    return results
+
+
+def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> None:
+    by_room: dict[str, list[int]] = {}
+    for i in todo:
+        by_room.setdefault(requests[i].room, []).append(i)
+    rooms = {r.name: r for r in Room.objects.filter(name__in=by_room)}
+    for name in by_room:
+        if name not in rooms:
+            rooms[name] = get_room(name)
+    rows: list[Message] = []
+    frames: dict[int, dict] = {}
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        ts = iso_ts(now)
+        with connection.cursor() as cursor:
+            # Room rows are locked in name order: two processes batching the
+            # same rooms in different orders would otherwise deadlock.
+            for name, indexes in sorted(by_room.items()):
+                room = rooms[name]
+                cursor.execute(_NEXT_SEQS_SQL, [len(indexes), now, room.pk])
+                found = cursor.fetchone()
+                if found is None:
+                    refusal = PostRefused("forbidden", f"Room {name!r} is locked: read only.")
+                    for i in indexes:
+                        results[i] = refusal
+                    continue
+                seq = found[0] - len(indexes)
+                for i in indexes:
+                    seq += 1
+                    req = requests[i]
+                    rows.append(Message(room=room, seq=seq, user=req.user, text=req.text,
+                                        client_id=req.client_id, created_at=now))
+                    frames[i] = message_frame(seq=seq, room=name,
+                                              username=req.user.get_username(),
+                                              text=req.text, ts=ts)
+        Message.objects.bulk_create(rows)
+    for i, frame in frames.items():
+        results[i] = (frame, True)
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """What a socket gets on connect: the room's last seq and a history frame."""
 

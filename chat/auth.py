@@ -76,7 +76,11 @@ class TokenOrSessionAuthMiddleware:
                 return "malformed_authorization", scope
             if origin is not None and not origin_allowed(origin):
                 return "foreign_origin", scope
-            found = await database_sync_to_async(user_for_token)(token.strip())
+            # A read: off the single database thread that stores posts, in the
+            # loop's thread pool (docs/performance.md, connect).
+            found = await database_sync_to_async(user_for_token, thread_sensitive=False)(
+                token.strip()
+            )
             if found is None:
                 return "bad_token", scope
             user, token_id = found
@@ -114,5 +118,22 @@ def revoked(
     return user_ids - set(active), token_ids - set(existing), ended
 
 
+class _SessionUnlessBearer:
+    """A bearer-token handshake skips channels' cookie, session and auth
+    middleware: their user lookup is one more database-thread hop per
+    connect, and the session wrapper runs on every frame the socket is sent
+    (docs/performance.md). Cookie handshakes go through them as before."""
+
+    def __init__(self, token_app, session_app) -> None:
+        self.token_app = token_app
+        self.session_app = session_app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and _header(scope, b"authorization") is not None:
+            return await self.token_app(scope, receive, send)
+        return await self.session_app(scope, receive, send)
+
+
 def ChatAuthMiddlewareStack(inner):
-    return AuthMiddlewareStack(TokenOrSessionAuthMiddleware(inner))
+    checked = TokenOrSessionAuthMiddleware(inner)
+    return _SessionUnlessBearer(checked, AuthMiddlewareStack(checked))

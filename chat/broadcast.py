@@ -255,8 +255,19 @@ class RoomHub:
         rooms = list(self.rooms)
         if not rooms:
             return
-        for room, last_seq in (await _last_seqs(rooms)).items():
-            if last_seq > self.last_seen.get(room, 0):
+        lagging = {
+            room: last_seq
+            for room, last_seq in (await _last_seqs(rooms)).items()
+            if last_seq > self.last_seen.get(room, 0)
+        }
+        if lagging:
+            # Under load the newest seq is usually committed but not yet
+            # published; catching up then makes every socket of every busy
+            # room read the database (docs/performance.md). Give the layer a
+            # moment, and catch up only the rooms still behind.
+            await asyncio.sleep(min(1.0, settings.CHAT_RECONCILE_INTERVAL / 5))
+        for room, last_seq in lagging.items():
+            if room in self.rooms and last_seq > self.last_seen.get(room, 0):
                 self.note_seq(room, last_seq)
                 self._catch_up(room)
         self._presence_dirty.update(rooms)

@@ -17,13 +17,14 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import actions, events, metrics
+from . import actions, events, metrics, posting
 from .broadcast import get_hub, publish_presence, publish_typing
 from .logfmt import log_event
-from .posting import RateLimited, post_message, take_token
+from .posting import RateLimited
 from .protocol import (
     CloseCode,
     ErrorCode,
@@ -38,7 +39,9 @@ from .state import get_state
 
 log = logging.getLogger("chat.consumers")
 
-connect_snapshot = database_sync_to_async(actions.connect_snapshot)
+# A read, so off the one database thread that stores posts (a burst of
+# connects no longer queues behind it, nor it behind them).
+connect_snapshot = database_sync_to_async(actions.connect_snapshot, thread_sensitive=False)
 history_page = database_sync_to_async(actions.history_page)
 messages_after = database_sync_to_async(actions.messages_after)
 
@@ -58,6 +61,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # No per-socket channel on the layer: the process's RoomHub holds the one
     # subscription per room and calls deliver()/push() on local sockets.
     channel_layer_alias = "chat.hub-only"
+    # Posts of one socket stored but not yet acknowledged; past it, reading
+    # the socket's next frame waits for storage.
+    posts_in_flight = 64
+    # Posts of one socket stored but not yet acknowledged; past it, reading
+    # the socket's next frame waits for storage.
+    posts_in_flight = 64
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -77,6 +86,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._outbox: deque[str] = deque()
         self._writer: asyncio.Task | None = None
         self._strikes = 0
+        # Replies in frame order: a post's (frame, future of its commit), or
+        # the text of a reply to a later frame, waiting behind that post.
+        self._replies: deque[tuple[PostFrame, asyncio.Future] | str] = deque()
+        self._pending_posts = 0
+        self._finisher: asyncio.Task | None = None
+        self._posting: deque[tuple[PostFrame, asyncio.Future]] = deque()
+        self._finisher: asyncio.Task | None = None
+
+    async def dispatch(self, message) -> None:
+        # channels' dispatch first runs close_old_connections through
+        # sync_to_async: one hop to the database thread per frame, waiting for
+        # the GIL behind the fan-out. Every query here goes through
+        # database_sync_to_async, which does that clean-up in the thread.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- connect / disconnect ---
 
@@ -211,24 +237,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._history(frame)
         except FrameError as exc:
             self.refuse(exc.code, exc.detail)
-        except DatabaseError as exc:
+        except Exception as exc:
+            self._refuse_failure(exc)
+
+    def _refuse_failure(self, exc: Exception, now: bool = False) -> None:
+        """Answer a frame whose handling failed (called in an except block)."""
+        if isinstance(exc, DatabaseError):
             log.warning("database error in room %s: %s", self.room, exc)
             self.refuse(
                 ErrorCode.UNAVAILABLE,
                 "Storage is unavailable; nothing was stored. Send it again "
                 "(with the same client_id) in a moment.",
+                now=now,
             )
-        except Exception:
+        else:
             log.exception("frame in room %s failed", self.room)
             self.refuse(
                 ErrorCode.UNAVAILABLE,
                 "The server could not handle this frame; nothing was stored. Try again.",
+                now=now,
             )
 
     async def _take_token(self) -> bool:
         """The per-user rate limit; kept up long after, the socket is closed."""
         try:
-            await take_token(self.user)
+            await posting.take_token(self.user)
         except RateLimited as exc:
             await self._rate_limited(exc)
             return False
@@ -241,24 +274,57 @@ class ChatConsumer(AsyncWebsocketConsumer):
             log_event(
                 log, "close", room=self.room, user=self.username, reason="rate_limit"
             )
+            if self._finisher is not None:
+                await self._finisher  # the acks of posts already accepted go first
             await self.close(code=CloseCode.POLICY_VIOLATION)
         else:
             self.refuse(exc.code, exc.detail)
 
     async def _post(self, frame: PostFrame) -> None:
+        if not await self._take_token():
+            return
+        # Queued for storage now, in this socket's order. The commit is awaited
+        # in _finish_replies, so the socket's next frames are read meanwhile and
+        # a burst is stored in one transaction (chat.batching).
+        stored = posting.submit(self.user, self.room, frame.text, frame.client_id)
+        self._replies.append((frame, stored))
+        self._pending_posts += 1
+        if self._finisher is None:
+            self._finisher = asyncio.create_task(self._finish_replies())
+        if self._pending_posts > self.posts_in_flight:
+            await asyncio.wait([stored])  # a flood waits for storage
+
+    async def _finish_replies(self) -> None:
+        """Answer this socket's frames in the order they came: each post's
+        ack after its commit, and any reply queued behind it after that."""
         try:
-            message, _created = await post_message(
-                self.user, self.room, frame.text, frame.client_id
-            )
-        except RateLimited as exc:
-            await self._rate_limited(exc)
-            return
+            while self._replies:
+                item = self._replies[0]  # stays queued until answered, so
+                try:  # that replies to later frames wait behind it
+                    if isinstance(item, str):
+                        self.push(item)
+                    else:
+                        frame, stored = item
+                        try:
+                            await self._posted(frame, stored)
+                        except Exception as exc:
+                            self._refuse_failure(exc, now=True)
+                finally:
+                    self._replies.popleft()
+                    if not isinstance(item, str):
+                        self._pending_posts -= 1
+        finally:
+            self._finisher = None
+
+    async def _posted(self, frame: PostFrame, stored: asyncio.Future) -> None:
+        try:
+            message, created = await stored
         except actions.PostRefused as exc:
-            self.refuse(exc.code, exc.detail)
+            self.refuse(exc.code, exc.detail, now=True)
             return
-        self._strikes = 0
         if frame.client_id is not None:
             self.push_frame(events.ack_frame(client_id=frame.client_id, seq=message["seq"]))
+        await posting.finish(message, created)
 
     async def _typing(self) -> None:
         if await get_state().typing_allowed(self.user_id, self.room):
@@ -268,14 +334,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not await self._take_token():
             return
         messages, has_more = await history_page(self.room, frame.before, frame.limit)
-        self.push_frame(
+        self._reply(
             events.history_frame(messages=messages, complete=not has_more, has_more=has_more)
         )
 
-    def refuse(self, code: str, detail: str) -> None:
+    def refuse(self, code: str, detail: str, now: bool = False) -> None:
         metrics.ERRORS.labels(code).inc()
         log_event(log, "error", room=self.room, user=self.username, code=code)
-        self.push_frame(events.error_frame(str(code), detail))
+        self._reply(events.error_frame(str(code), detail), now=now)
+
+    def _reply(self, frame: dict, now: bool = False) -> None:
+        """Answer the frame being handled: behind this socket's posts still
+        waiting for their commit, so replies keep the order of the frames
+        (`now`: from the finisher itself, whose turn it is)."""
+        text = events.encode(frame)
+        if self._replies and not now:
+            self._replies.append(text)
+        else:
+            self.push(text)
 
     # --- frames to the client (called by this consumer and by the RoomHub) ---
 
@@ -350,7 +426,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _write(self) -> None:
         try:
             while self._outbox:
-                await self.send(text_data=self._outbox.popleft())
+                # Straight to the server's send: AsyncWebsocketConsumer.send
+                # only wraps the same event, three coroutines deep, per frame.
+                await self.base_send({"type": "websocket.send", "text": self._outbox.popleft()})
         except Exception as exc:  # the connection went away under us
             log.debug("send failed in %s (%s)", self.room, exc)
             self._outbox.clear()

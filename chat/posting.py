@@ -1,22 +1,24 @@
 """The one way a post enters the room, for the WebSocket and the REST API alike:
-rate limit → store (validated text, dedup by client_id, next seq) → publish
-after commit.
+rate limit → store (validated text, dedup by client_id, next seq; batched with
+the other posts of the moment, chat.batching) → publish after commit.
+
+`post_message` does all three. The WebSocket consumer calls the steps itself
+(take_token, submit, finish) so that it can read a socket's next frames while
+its earlier posts are being stored.
 """
 
+import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
-from . import actions, metrics
+from . import batching, metrics
 from .broadcast import publish_message
 from .logfmt import log_event
 from .protocol import ErrorCode, FrameError
 from .state import get_state
 
 log = logging.getLogger("chat.posting")
-
-_store_post = database_sync_to_async(actions.store_post)
 
 
 class RateLimited(FrameError):
@@ -35,7 +37,21 @@ async def take_token(user) -> None:
     calls), or RateLimited."""
     if not await get_state().take_token(user.pk):
         log_event(log, "rate_limited", user=user.get_username())
+        metrics.RATE_LIMITED.inc()
         raise RateLimited()
+
+
+def submit(user, room: str, text: str, client_id: str | None) -> asyncio.Future:
+    """Queue a post for storage; the future gets (message frame, is new) once
+    committed, or the storage error (actions.PostRefused, DatabaseError)."""
+    return batching.submit(room, user, text, client_id)
+
+
+async def finish(message: dict, created: bool) -> None:
+    """After commit: count and publish a new post (a repeat publishes nothing)."""
+    if created:
+        metrics.POSTS.inc()
+        await publish_message(message)
 
 
 async def post_message(
@@ -48,13 +64,7 @@ async def post_message(
     database errors propagate. A repeated client_id returns the message stored
     the first time and publishes nothing.
     """
-    try:
-        await take_token(user)
-    except RateLimited:
-        metrics.RATE_LIMITED.inc()
-        raise
-    message, created = await _store_post(room, user, text, client_id)
-    if created:
-        metrics.POSTS.inc()
-        await publish_message(message)
+    await take_token(user)
+    message, created = await submit(user, room, text, client_id)
+    await finish(message, created)
     return message, created

@@ -33,8 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
 
     django.setup()
-    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    if args.workers > 1 and backend.endswith("InMemoryChannelLayer"):
+    from channels.layers import InMemoryChannelLayer
+    from django.utils.module_loading import import_string
+
+    backend = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    if args.workers > 1 and issubclass(backend, InMemoryChannelLayer):
         print(
             f"error: --workers {args.workers} needs a shared channel layer, but "
             "REDIS_URL is not set (the in-memory layer lives inside one process, "

@@ -212,7 +212,9 @@ async def test_rate_limit_kept_up_closes_1008(make_user, connect, settings):
             break
         frames.append(output)
     assert output["code"] == 1008
-    assert len(frames) == 1 + 2  # the accepted post, then two rate_limited errors
+    codes = [frame["text"] for frame in frames if '"type":"error"' in frame["text"]]
+    assert len(codes) == 2 and all("rate_limited" in code for code in codes)
+    assert await stored() == [(1, "spam")]
 
 
 async def test_presence_counts_each_user_once_and_follows_leaves(make_user, connect):
@@ -269,3 +271,22 @@ async def test_deleted_token_closes_its_sockets_4403(make_user, connect):
     a = await connect(alice)
     await database_sync_to_async(lambda: alice.api_tokens.all().delete())()
     assert await a.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_replies_keep_the_order_of_the_frames(make_user, connect):
+    """Posts are stored while later frames are read, but the answers come in
+    frame order: a post's ack before the error for the bad frame sent after
+    it, and before the history page asked for after both."""
+    alice = await make_user("alice")
+    a = await connect(alice)
+    await a.send_json_to({"type": "message", "message": "first", "client_id": "p1"})
+    await a.send_to(text_data="not json")
+    await a.send_json_to({"type": "message", "message": "second", "client_id": "p2"})
+    await a.send_json_to({"message": "   "})
+    await a.send_json_to({"type": "history", "limit": 5})
+    replies = []
+    while len(replies) < 5:
+        frame = await a.receive_json_from()
+        if frame["type"] != "message":
+            replies.append(frame.get("code") or frame.get("client_id") or frame["type"])
+    assert replies == ["p1", "bad_json", "p2", "empty", "history"]

@@ -75,9 +75,11 @@ def _database(url: str) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-    else:
-        config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-        config["CONN_HEALTH_CHECKS"] = True
+    # Persistent connections for every engine: opening (and, for SQLite,
+    # closing, which checkpoints the WAL) per query cost more than the query
+    # itself (docs/performance.md).
+    config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
@@ -109,7 +111,14 @@ _LAYER_BACKENDS = {
 def _channel_layers(redis_url: str) -> dict:
     if not redis_url:
         # One process only: the server refuses to start several workers on it.
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        # channels' in-memory layer, minus its per-message scan of every group,
+        # and with room for bursts (its default 100 drops events: chat/layers.py).
+        return {
+            "default": {
+                "BACKEND": "chat.layers.LocalChannelLayer",
+                "CONFIG": {"capacity": 10000},
+            }
+        }
     if CHANNEL_LAYER not in _LAYER_BACKENDS:
         raise ImproperlyConfigured(
             f"CHANNEL_LAYER={CHANNEL_LAYER!r}: use one of {', '.join(_LAYER_BACKENDS)}."

@@ -9,10 +9,11 @@ import os
 from pathlib import Path
 
 from .base import *  # noqa: F401,F403
+from .base import _channel_layers
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REDIS_URL = ""
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHANNEL_LAYERS = _channel_layers("")  # the shipped single-process layer
 
 # Static files straight from the apps (no collectstatic needed), rescanned on
 # each request: convenient here, too slow for production.

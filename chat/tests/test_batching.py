@@ -1,0 +1,82 @@
+"""Posts stored together (actions.store_posts, chat.batching) keep every rule
+of a post stored alone: seq without gaps in order, refusals, client_id once."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat import actions, batching
+from chat.actions import PostRefused, PostRequest
+from chat.models import Message, Room
+
+store_posts = database_sync_to_async(actions.store_posts)
+
+
+async def test_batch_numbers_each_room_in_request_order(make_user):
+    """Posts of one batch to two rooms get consecutive seqs per room, in order."""
+    alice = await make_user("alice")
+    results = await store_posts([
+        PostRequest("a", alice, "a1", None),
+        PostRequest("b", alice, "b1", None),
+        PostRequest("a", alice, "a2", None),
+    ])
+    assert [(m["room"], m["seq"], m["message"], new) for m, new in results] == [
+        ("a", 1, "a1", True), ("b", 1, "b1", True), ("a", 2, "a2", True)
+    ]
+    stored = await database_sync_to_async(
+        lambda: list(Message.objects.order_by("room__name", "seq").values_list("text", "seq"))
+    )()
+    assert stored == [("a1", 1), ("a2", 2), ("b1", 1)]
+
+
+async def test_locked_room_refused_without_taking_a_seq(make_user):
+    """A locked room's posts in a batch are refused and take no seq; others are stored."""
+    alice = await make_user("alice")
+    await database_sync_to_async(lambda: Room.objects.create(name="ro", locked=True))()
+    results = await store_posts([
+        PostRequest("ro", alice, "no", None), PostRequest("open", alice, "yes", None)
+    ])
+    assert isinstance(results[0], PostRefused) and results[0].code == "forbidden"
+    assert results[1][0]["seq"] == 1
+    room = await database_sync_to_async(Room.objects.get)(name="ro")
+    assert room.last_seq == 0
+    assert await database_sync_to_async(Message.objects.filter(room=room).count)() == 0
+
+
+async def test_client_id_stored_once_in_and_across_batches(make_user):
+    """A client_id repeated in a batch, or already stored, is stored once with one seq."""
+    alice = await make_user("alice")
+    first = await store_posts([
+        PostRequest("a", alice, "hi", "c-1"), PostRequest("a", alice, "hi", "c-1")
+    ])
+    assert [(m["seq"], new) for m, new in first] == [(1, True), (1, False)]
+    again = await store_posts([PostRequest("a", alice, "hi", "c-1")])
+    assert [(m["seq"], new) for m, new in again] == [(1, False)]
+    assert await database_sync_to_async(Message.objects.count)() == 1
+
+
+async def test_concurrent_posts_share_a_batch_and_keep_order(make_user):
+    """Posts submitted at once through the batcher are all stored, numbered in
+    submission order, and each caller gets its own message back."""
+    alice = await make_user("alice")
+    texts = [f"m{i}" for i in range(40)]
+    results = await asyncio.gather(
+        *(batching.store_post("lobby", alice, text, None) for text in texts)
+    )
+    assert [(m["message"], m["seq"]) for m, _ in results] == [
+        (text, i + 1) for i, text in enumerate(texts)
+    ]
+
+
+async def test_batcher_passes_refusals_to_their_caller_only(make_user):
+    """A refused post raises in its own caller; the other posts of the batch succeed."""
+    alice = await make_user("alice")
+    await database_sync_to_async(lambda: Room.objects.create(name="ro", locked=True))()
+    ok, refused = await asyncio.gather(
+        batching.store_post("open", alice, "yes", None),
+        batching.store_post("ro", alice, "no", None),
+        return_exceptions=True,
+    )
+    assert ok[0]["seq"] == 1
+    assert isinstance(refused, PostRefused)
