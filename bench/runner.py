@@ -27,7 +27,6 @@ import os
 import resource
 import shutil
 import socket
-import statistics
 import sys
 import tempfile
 import time

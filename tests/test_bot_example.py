@@ -1,6 +1,5 @@
 """examples/bot.py, as a user runs it, against a real server."""
 
-import asyncio
 import os
 import re
 import subprocess

@@ -3,7 +3,6 @@ of a post stored alone: seq without gaps in order, refusals, client_id once."""
 
 import asyncio
 
-import pytest
 from channels.db import database_sync_to_async
 
 from chat import actions, batching
