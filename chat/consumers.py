@@ -443,7 +443,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def close(self, code=None, reason=None) -> None:
         if self._close_sent:  # a second close is an ASGI error on some servers
             return
-        self._close_sent = self._closed = True
+        self._close_sent = True
+        if self._writer is not None and not self._closed:
+            # Frames already queued (acks, the error that explains the close)
+            # go first; a drop() set _closed, so a stalled socket is not waited for.
+            try:
+                await asyncio.wait_for(asyncio.shield(self._writer), 2.0)
+            except Exception:  # TimeoutError, or the connection went away
+                pass
+        self._closed = True
         self._outbox.clear()
         # A plain int: Daphne refuses an IntEnum as a close code.
         await super().close(code=int(code) if code is not None else None, reason=reason)

@@ -197,13 +197,15 @@ async def test_rate_limit_is_per_user_across_sockets(make_user, connect, setting
 
 
 async def test_rate_limit_kept_up_closes_1008(make_user, connect, settings):
-    """Refused CHAT_RATE_LIMIT_CLOSE_AFTER times in a row, the socket is closed 1008."""
+    """Refused CHAT_RATE_LIMIT_CLOSE_AFTER times in a row, the socket is closed
+    1008, after the ack of the post it had sent before."""
     settings.CHAT_RATE_LIMIT_PER_SECOND = 0.001
     settings.CHAT_RATE_LIMIT_BURST = 1
     settings.CHAT_RATE_LIMIT_CLOSE_AFTER = 3
     alice = await make_user("alice")
     a = await connect(alice)
-    for _ in range(4):
+    await a.send_json_to({"message": "spam", "client_id": "s-1"})
+    for _ in range(3):
         await a.send_json_to({"message": "spam"})
     frames = []
     while True:
@@ -214,6 +216,8 @@ async def test_rate_limit_kept_up_closes_1008(make_user, connect, settings):
     assert output["code"] == 1008
     codes = [frame["text"] for frame in frames if '"type":"error"' in frame["text"]]
     assert len(codes) == 2 and all("rate_limited" in code for code in codes)
+    # The post accepted before the close was stored and its ack was sent first.
+    assert any('"type":"ack"' in frame["text"] for frame in frames)
     assert await stored() == [(1, "spam")]
 
 
