@@ -70,7 +70,9 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited ({self.proc.returncode}): {self.log()}")
             try:
-                if httpx.get(f"{self.http}/chat/", timeout=1).status_code == 200:
+                # /healthz: answered in every settings module (production
+                # redirects the pages to HTTPS, not the probes).
+                if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

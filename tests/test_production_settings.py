@@ -3,7 +3,6 @@
 import secrets
 import subprocess
 import sys
-import time
 
 import httpx
 
@@ -49,29 +48,13 @@ def test_secret_key_is_required(tmp_path):
     assert "Set the SECRET_KEY environment variable" in result.stderr
 
 
-class ProbedServer(ServerProcess):
-    """Ready when /healthz answers: production redirects the page to HTTPS."""
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log()
-            try:
-                if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)  # polling a port that is not open yet: nothing to await
-        raise TimeoutError(self.log())
-
-
 def test_production_server_behind_a_tls_proxy(tmp_path):
     """A production server redirects plain HTTP to HTTPS except the probes,
     serves the page with HSTS when the proxy says https, and serves the
     collected static files itself (whitenoise)."""
     d = Deployment(tmp_path, f"sqlite:///{tmp_path}/db.sqlite3", **DOCUMENTED_ENV)
     d.manage("collectstatic", "--noinput", "-v", "0")
-    server = ProbedServer(d.env, tmp_path / "server.log").start()
+    server = ServerProcess(d.env, tmp_path / "server.log").start()
     try:
         for probe in ("/healthz", "/readyz", "/metrics"):
             assert httpx.get(f"{server.http}{probe}").status_code == 200, probe
