@@ -70,8 +70,3 @@ def submit(room: str, user, text: str, client_id: str | None) -> asyncio.Future:
     if batcher is None:
         batcher = _batchers[loop] = PostBatcher()
     return batcher.submit(room, user, text, client_id)
-
-
-async def store_post(room: str, user, text: str, client_id: str | None) -> tuple[dict, bool]:
-    """actions.store_post, batched: (message frame, is new) once committed."""
-    return await submit(room, user, text, client_id)

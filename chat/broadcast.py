@@ -194,8 +194,7 @@ class RoomHub:
                 if consumer.last_seq is not None:
                     consumer.push(text)
         elif kind == "chat.presence":
-            self._presence_dirty.add(event["room"])
-            self._presence_wake.set()
+            self.refresh_presence(event["room"])
         elif kind == "chat.revoke":
             credential = event.get("credential")
             for consumer in tuple(self.users.get(event["user_id"], ())):

@@ -22,10 +22,6 @@ def canonical_room(name: str) -> str:
     return name.lower()
 
 
-def is_valid_room(name: str) -> bool:
-    return isinstance(name, str) and ROOM_NAME_RE.fullmatch(name) is not None
-
-
 # Channel-layer group names allow ASCII letters, digits, '-', '_' and '.' and
 # fewer than 100 characters; room names are a subset, so these always fit.
 def room_group(room: str) -> str:

@@ -61,7 +61,7 @@ async def test_concurrent_posts_share_a_batch_and_keep_order(make_user):
     alice = await make_user("alice")
     texts = [f"m{i}" for i in range(40)]
     results = await asyncio.gather(
-        *(batching.store_post("lobby", alice, text, None) for text in texts)
+        *(batching.submit("lobby", alice, text, None) for text in texts)
     )
     assert [(m["message"], m["seq"]) for m, _ in results] == [
         (text, i + 1) for i, text in enumerate(texts)
@@ -73,8 +73,8 @@ async def test_batcher_passes_refusals_to_their_caller_only(make_user):
     alice = await make_user("alice")
     await database_sync_to_async(lambda: Room.objects.create(name="ro", locked=True))()
     ok, refused = await asyncio.gather(
-        batching.store_post("open", alice, "yes", None),
-        batching.store_post("ro", alice, "no", None),
+        batching.submit("open", alice, "yes", None),
+        batching.submit("ro", alice, "no", None),
         return_exceptions=True,
     )
     assert ok[0]["seq"] == 1
