@@ -2,7 +2,8 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS, connection, models
 
 
 def token_digest(token: str) -> str:
@@ -39,10 +40,48 @@ class ApiToken(models.Model):
 
 
 def user_for_token(token: str):
-    """(the active user owning `token`, the token's id), or None."""
-    row = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(token), user__is_active=True)
-        .first()
+    """(the active user owning `token`, the token's id), or None.
+
+    Runs on every token handshake and API call, so the SQL is compiled once
+    per process (`_token_sql`): Django compiles a queryset on each evaluation,
+    and for this join that took 0.6 ms of Python against 0.04 ms for the
+    query itself (docs/performance.md, connect). The user comes back with
+    only its pk, username and is_active loaded, as `.only()` would give it;
+    other fields load on first access.
+    """
+    sql = _token_sql()
+    if sql is None:  # a backend whose SQL for this takes other parameters
+        row = _token_queryset(token_digest(token)).first()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [token_digest(token)])
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    token_id, user_id, username = row
+    User = get_user_model()
+    user = User.from_db(
+        DEFAULT_DB_ALIAS,
+        [User._meta.pk.attname, User.USERNAME_FIELD, "is_active"],
+        [user_id, username, True],
     )
-    return (row.user, row.pk) if row else None
+    return user, token_id
+
+
+def _token_queryset(digest: str):
+    username = f"user__{get_user_model().USERNAME_FIELD}"
+    return ApiToken.objects.filter(digest=digest, user__is_active=True).values_list(
+        "pk", "user_id", username
+    )
+
+
+_TOKEN_SQL: list[str | None] = []
+
+
+def _token_sql() -> str | None:
+    """The SQL of `_token_queryset`, if the digest is its only parameter."""
+    if not _TOKEN_SQL:
+        placeholder = "0" * 64
+        sql, params = _token_queryset(placeholder)[:1].query.sql_with_params()
+        _TOKEN_SQL.append(sql if list(params) == [placeholder] else None)
+    return _TOKEN_SQL[0]

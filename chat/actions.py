@@ -1,7 +1,6 @@
 """Where a message is stored, and where history is read.
 
-Synchronous ORM code; async callers reach it through database_sync_to_async
-(see `chat.db`). Nothing here touches the channel layer: callers publish
+Synchronous ORM code; async callers reach it through database_sync_to_async. Nothing here touches the channel layer: callers publish
 with `chat.broadcast` after these functions return, i.e. after commit.
 """
 
@@ -11,8 +10,9 @@ from django.db import IntegrityError, connection, transaction
 from django.conf import settings
 from django.utils import timezone
 
-from .events import iso_ts, message_frame
+from .events import iso_ts, message_frame, tombstone
 from .models import Message, Room
+from .recent import Snapshot
 
 _MESSAGE_FIELDS = ("seq", "user__username", "text", "created_at", "deleted_at")
 
@@ -27,15 +27,14 @@ class PostRefused(Exception):
 
 
 def _frame(room: str, row: dict) -> dict:
-    deleted = row["deleted_at"] is not None
-    return message_frame(
+    frame = message_frame(
         seq=row["seq"],
         room=room,
         username=row["user__username"],
-        text="" if deleted else row["text"],
+        text=row["text"],
         ts=iso_ts(row["created_at"]),
-        deleted=deleted,
     )
+    return frame if row["deleted_at"] is None else tombstone(frame)
 
 
 def _frames(room: str, queryset) -> list[dict]:
@@ -208,16 +207,6 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
         results[i] = (frame, True)
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What a socket gets on connect: the room's last seq and a history frame."""
-
-    last_seq: int
-    messages: list[dict]
-    complete: bool
-    has_more: bool
-
-
 def _latest(room: Room, limit: int, before: int | None = None) -> tuple[list[dict], bool]:
     queryset = Message.objects.filter(room=room)
     if before is not None:
@@ -251,7 +240,7 @@ def connect_snapshot(room_name: str, since: int | None) -> Snapshot:
     if messages:
         last_seq = max(last_seq, messages[-1]["seq"])
     complete = not has_more and since is None
-    return Snapshot(last_seq, messages, complete=complete, has_more=has_more)
+    return Snapshot(last_seq, messages, complete=complete, has_more=has_more, latest=True)
 
 
 def history_page(room_name: str, before: int | None, limit: int) -> tuple[list[dict], bool]:

@@ -26,6 +26,7 @@ from django.conf import settings
 from . import events, metrics
 from .auth import revoked
 from .models import Room
+from .recent import RecentPage, Snapshot
 from .rooms import room_group, user_group
 from .state import get_state
 
@@ -86,6 +87,8 @@ class RoomHub:
         self.rooms: dict[str, set["ChatConsumer"]] = {}
         self.users: dict[int, set["ChatConsumer"]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
+        self.pages: dict[str, RecentPage] = {}  # each room's newest messages
+        self.deletions = 0  # deletion events seen (see seed_page)
         self._presence: dict[str, list[str]] = {}  # the last list pushed
         self._presence_dirty: set[str] = set()
         self._presence_wake = asyncio.Event()
@@ -144,6 +147,7 @@ class RoomHub:
             if not members:
                 del self.rooms[consumer.room]
                 self.last_seen.pop(consumer.room, None)
+                self.pages.pop(consumer.room, None)  # no longer kept current
                 await self._group_discard(room_group(consumer.room))
         sockets = self.users.get(consumer.user_id)
         if sockets is not None and consumer in sockets:
@@ -155,6 +159,27 @@ class RoomHub:
     def note_seq(self, room: str, seq: int) -> None:
         if seq > self.last_seen.get(room, 0):
             self.last_seen[room] = seq
+
+    # --- the newest page of each room (chat.recent) ---
+
+    def recent_snapshot(self, room: str, since: int | None) -> Snapshot | None:
+        """A connecting socket's snapshot from memory, or None: read the database."""
+        page = self.pages.get(room)
+        if page is None or page.last_seq != self.last_seen.get(room, 0):
+            return None  # behind what this process has seen: gap
+        return page.snapshot(since)
+
+    def seed_page(self, room: str, snapshot: Snapshot, deletions: int) -> None:
+        """Keep `snapshot` (read from the database while `self.deletions`
+        was `deletions`) as the room's page, if nothing newer came meanwhile."""
+        if (
+            snapshot.latest
+            and room in self.rooms
+            and deletions == self.deletions
+            and snapshot.last_seq >= self.last_seen.get(room, 0)
+        ):
+            self.pages[room] = RecentPage(snapshot)
+            self.note_seq(room, snapshot.last_seq)
 
     def refresh_presence(self, room: str) -> None:
         """Re-read the room's online list soon; sockets whose last list
@@ -171,6 +196,9 @@ class RoomHub:
             message = event["message"]
             room, seq = message["room"], message["seq"]
             self.note_seq(room, seq)
+            page = self.pages.get(room)
+            if page is not None and not page.extend(message):
+                del self.pages[room]  # a jump: read the database next time
             members = self.rooms.get(room)
             if members:
                 text = events.encode(message)  # once, for every local socket
@@ -186,13 +214,14 @@ class RoomHub:
                 if consumer.username != username and consumer.last_seq is not None:
                     consumer.push(text)
         elif kind == "chat.deleted":
-            # Only to sockets past hello: a connecting socket reads the
-            # deletion from its snapshot.
             room, seq = event["room"], event["seq"]
+            self.deletions += 1
+            page = self.pages.get(room)
+            if page is not None and not page.delete(seq):
+                del self.pages[room]
             text = events.encode(events.deleted_frame(room=room, seq=seq))
             for consumer in tuple(self.rooms.get(room, ())):
-                if consumer.last_seq is not None:
-                    consumer.push(text)
+                consumer.deleted(text)
         elif kind == "chat.presence":
             self.refresh_presence(event["room"])
         elif kind == "chat.revoke":
@@ -249,6 +278,9 @@ class RoomHub:
                 log.warning("reconcile failed (%s); will retry", exc)
 
     async def _reconcile(self) -> None:
+        # A change that sends no event (a username edited in the admin) is
+        # served from memory for one interval at most.
+        self.pages.clear()
         for group in tuple(self._failed_groups):
             await self._group_add(group)
         rooms = list(self.rooms)

@@ -64,9 +64,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # Posts of one socket stored but not yet acknowledged; past it, reading
     # the socket's next frame waits for storage.
     posts_in_flight = 64
-    # Posts of one socket stored but not yet acknowledged; past it, reading
-    # the socket's next frame waits for storage.
-    posts_in_flight = 64
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +77,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._closed = False
         self._close_sent = False
         self._early: list[tuple[int, str]] = []
+        self._early_deleted: list[str] = []
         self._ahead: dict[int, str] = {}
         self._catch_up_requested = False
         self._filling = False
@@ -90,8 +88,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # the text of a reply to a later frame, waiting behind that post.
         self._replies: deque[tuple[PostFrame, asyncio.Future] | str] = deque()
         self._pending_posts = 0
-        self._finisher: asyncio.Task | None = None
-        self._posting: deque[tuple[PostFrame, asyncio.Future]] = deque()
         self._finisher: asyncio.Task | None = None
 
     async def dispatch(self, message) -> None:
@@ -135,7 +131,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._joined = True
         state = get_state()
         try:
-            snapshot = await connect_snapshot(room, since)
+            snapshot = self.hub.recent_snapshot(room, since)
+            if snapshot is None:
+                deletions = self.hub.deletions
+                snapshot = await connect_snapshot(room, since)
+                self.hub.seed_page(room, snapshot, deletions)
             came_online = await state.join(room, self.username, self.conn_id)
             online = await state.online(room)
         except Exception:
@@ -160,6 +160,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         early, self._early = self._early, []
         for seq, text in early:
             self.deliver(seq, text)
+        # Deletions that came while connecting may be newer than the snapshot.
+        early_deleted, self._early_deleted = self._early_deleted, []
+        for text in early_deleted:
+            self.push(text)
         log_event(log, "connect", room=room, user=self.username, since=since)
         if came_online:
             await publish_presence(room)
@@ -367,6 +371,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         else:
             self._ahead[seq] = text
             self._start_fill()
+
+    def deleted(self, text: str) -> None:
+        """A moderator deleted a message of this room (a `deleted` frame)."""
+        if self.last_seq is None:
+            self._early_deleted.append(text)  # after hello and history
+        else:
+            self.push(text)
 
     def catch_up(self) -> None:
         """The layer may have dropped messages: read what is past last_seq."""

@@ -38,6 +38,11 @@ def message_frame(
     return frame
 
 
+def tombstone(message: dict) -> dict:
+    """A message frame as it reads once a moderator deleted it: no text."""
+    return dict(message, message="", deleted=True)
+
+
 def hello_frame(*, room: str, username: str, online: list[str], last_seq: int) -> dict:
     return {
         "type": "hello",
