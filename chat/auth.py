@@ -13,7 +13,6 @@ import logging
 from urllib.parse import urlsplit
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,9 +20,9 @@ from django.contrib.sessions.models import Session
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
-from accounts.models import ApiToken, user_for_token
+from accounts.models import ApiToken
 
-from . import metrics
+from . import batching, metrics
 from .logfmt import log_event
 
 log = logging.getLogger("chat.auth")
@@ -76,11 +75,9 @@ class TokenOrSessionAuthMiddleware:
                 return "malformed_authorization", scope
             if origin is not None and not origin_allowed(origin):
                 return "foreign_origin", scope
-            # A read: off the single database thread that stores posts, in the
-            # loop's thread pool (docs/performance.md, connect).
-            found = await database_sync_to_async(user_for_token, thread_sensitive=False)(
-                token.strip()
-            )
+            # With the other handshakes of the moment, in one query
+            # (chat.batching; docs/performance.md, connect).
+            found = await batching.user_for_token(token.strip())
             if found is None:
                 return "bad_token", scope
             user, token_id = found

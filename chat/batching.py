@@ -1,18 +1,24 @@
-"""Posts from concurrent sockets stored in one database call.
+"""Calls from concurrent sockets made in one database call.
 
-Every ORM call from async code runs in one database thread. One post at a
-time, each post pays a thread hop, a transaction and, while the event loop is
-busy fanning out, a wait for the GIL on every query; 200 rooms posting at once
-queue behind each other. Here, posts arriving while a store is under way wait
-for it and then go together to actions.store_posts: one hop, one transaction,
-one UPDATE per room. A post alone is stored at once, so a quiet server adds no
-delay. Each caller still gets its post back only after the commit.
+Every ORM call from async code pays a hop to a database thread, and while the
+event loop is busy fanning out, a wait for the GIL on every query; done one
+at a time, 200 rooms posting at once queue behind each other, and so do 256
+handshakes checking their tokens. A `Batcher` lets requests that arrive while
+its call is under way wait for it and then go together: one hop, one query
+(or one transaction) for the lot. A request alone goes at once, so a quiet
+server adds no delay. Each caller gets its own result, in submission order.
+
+- posts: actions.store_posts (one transaction, one UPDATE per room);
+- token handshakes: accounts.models.users_for_tokens (one SELECT).
 """
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
+
+from accounts.models import users_for_tokens
 
 from . import actions
 
@@ -20,19 +26,20 @@ from . import actions
 # never holds the write lock for long.
 MAX_BATCH = 256
 
-_store_posts = database_sync_to_async(actions.store_posts)
 
+class Batcher:
+    """`call` takes a list of requests and returns one result per request:
+    a value, or an exception for that request alone."""
 
-class PostBatcher:
-    def __init__(self) -> None:
-        self._pending: list[tuple[actions.PostRequest, asyncio.Future]] = []
+    def __init__(self, call: Callable[[list], Awaitable[list]]) -> None:
+        self._call = call
+        self._pending: list[tuple[object, asyncio.Future]] = []
         self._running = False
 
-    def submit(self, room: str, user, text: str, client_id: str | None) -> asyncio.Future:
-        """Queue a post now; the future gets (message frame, is new) once
-        committed, or store_post's exception. Posts keep submission order."""
+    def submit(self, request) -> asyncio.Future:
+        """Queue `request` now; the future gets its result (or exception)."""
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((actions.PostRequest(room, user, text, client_id), future))
+        self._pending.append((request, future))
         if not self._running:
             self._running = True
             asyncio.create_task(self._drain())
@@ -44,11 +51,11 @@ class PostBatcher:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
                 try:
-                    results = await _store_posts([request for request, _ in batch])
+                    results = await self._call([request for request, _ in batch])
                 except Exception as exc:  # the batch as a whole: e.g. DatabaseError
                     results = [exc] * len(batch)
                 for (_, future), result in zip(batch, results):
-                    if future.done():  # its socket went away meanwhile
+                    if future.done():  # its caller went away meanwhile
                         continue
                     if isinstance(result, Exception):
                         future.set_exception(result)
@@ -58,15 +65,35 @@ class PostBatcher:
             self._running = False
 
 
-_batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PostBatcher]" = (
-    weakref.WeakKeyDictionary()
-)
+def _per_loop(call) -> Callable[[], Batcher]:
+    """One Batcher for `call` per event loop (per server process)."""
+    batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher]" = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def get() -> Batcher:
+        loop = asyncio.get_running_loop()
+        batcher = batchers.get(loop)
+        if batcher is None:
+            batcher = batchers[loop] = Batcher(call)
+        return batcher
+
+    return get
+
+
+# Writes go to the one database thread (thread_sensitive); reads of tokens to
+# the loop's pool, so that a burst of handshakes does not wait behind posts.
+_posts = _per_loop(database_sync_to_async(actions.store_posts))
+_tokens = _per_loop(database_sync_to_async(users_for_tokens, thread_sensitive=False))
 
 
 def submit(room: str, user, text: str, client_id: str | None) -> asyncio.Future:
-    """Queue a post with the other posts of this moment (see PostBatcher)."""
-    loop = asyncio.get_running_loop()
-    batcher = _batchers.get(loop)
-    if batcher is None:
-        batcher = _batchers[loop] = PostBatcher()
-    return batcher.submit(room, user, text, client_id)
+    """Queue a post with the other posts of this moment; the future gets
+    (message frame, is new) once committed, or store_posts' exception for it
+    (actions.PostRefused, DatabaseError). Posts keep submission order."""
+    return _posts().submit(actions.PostRequest(room, user, text, client_id))
+
+
+def user_for_token(token: str) -> asyncio.Future:
+    """The future (active user, token id) for a bearer token, or None."""
+    return _tokens().submit(token)

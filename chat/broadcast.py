@@ -329,6 +329,10 @@ class RoomHub:
         state = get_state()
         while True:
             await self._presence_wake.wait()
+            # Changes of the next moment go out together: N members joining
+            # a room at once (everyone reconnecting after a restart) would
+            # otherwise cost N²/2 presence frames.
+            await asyncio.sleep(settings.CHAT_PRESENCE_COALESCE)
             self._presence_wake.clear()
             while self._presence_dirty:
                 room = self._presence_dirty.pop()

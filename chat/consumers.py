@@ -82,6 +82,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._catch_up_requested = False
         self._filling = False
         self._outbox: deque[str] = deque()
+        self._outbox_max = settings.CHAT_OUTBOX_MAX
         self._writer: asyncio.Task | None = None
         self._strikes = 0
         # Replies in frame order: a post's (frame, future of its commit), or
@@ -428,7 +429,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self._closed:
             return
         self._outbox.append(text)
-        if len(self._outbox) > settings.CHAT_OUTBOX_MAX:
+        if len(self._outbox) > self._outbox_max:
             self.drop(CloseCode.TOO_SLOW, "too_slow")
             return
         if self._writer is None:

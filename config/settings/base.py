@@ -181,6 +181,9 @@ CHAT_TYPING_INTERVAL = env.float("CHAT_TYPING_INTERVAL", default=2.0)
 # Frames queued for one socket that does not read; past it the socket is closed
 # (it resumes with `since`), so one slow reader never holds up a room.
 CHAT_OUTBOX_MAX = env.int("CHAT_OUTBOX_MAX", default=2000)
+# Presence changes within this many seconds reach the members as one
+# presence frame (the newest list), not one frame per change.
+CHAT_PRESENCE_COALESCE = env.float("CHAT_PRESENCE_COALESCE", default=0.25)
 # How often each process checks the database for messages its channel layer
 # did not deliver, and refreshes presence (seconds).
 CHAT_RECONCILE_INTERVAL = env.float("CHAT_RECONCILE_INTERVAL", default=5.0)
