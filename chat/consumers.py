@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -60,7 +61,6 @@ def parse_since(query_string: bytes) -> int | None:
 class ChatConsumer(AsyncWebsocketConsumer):
     # No per-socket channel on the layer: the process's RoomHub holds the one
     # subscription per room and calls deliver()/push() on local sockets.
-    channel_layer_alias = "chat.hub-only"
     # Posts of one socket stored but not yet acknowledged; past it, reading
     # the socket's next frame waits for storage.
     posts_in_flight = 64
@@ -90,6 +90,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._replies: deque[tuple[PostFrame, asyncio.Future] | str] = deque()
         self._pending_posts = 0
         self._finisher: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        # channels' loop (await_many_dispatch) wraps every frame in a new task
+        # and asyncio.wait()s on it, to listen to the client and a per-socket
+        # layer channel at once. With no layer channel (the hub delivers), the
+        # client is all there is to listen to: a plain loop does the same.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message) -> None:
         # channels' dispatch first runs close_old_connections through

@@ -2,12 +2,19 @@
 
 channels' InMemoryChannelLayer walks every channel and every group on each
 send and receive to expire old entries, so its cost grows with the number of
-connections (5,000 sockets join 5,000 user groups), and it makes one task per
-member channel on each group_send. This subclass expires at most once a
-second and sends in a plain loop; everything else, including the Channels API
-that any layer offers, is the parent's.
+connections (5,000 sockets join 5,000 user groups), it makes one task per
+member channel on each group_send, deep-copies every message for every
+channel, and builds a new asyncio.Queue on every send and receive only to
+throw it away when the channel has one. This subclass expires at most once a
+second, sends in a plain loop, and neither copies events nor builds queues it
+does not need; everything else, including the Channels API that any layer
+offers, is the parent's.
+
+Not copying means an event must not be changed once sent. Ours never are:
+they are built for the one send (chat.events) and the hub only reads them.
 """
 
+import asyncio
 import logging
 import time
 
@@ -28,6 +35,32 @@ class LocalChannelLayer(InMemoryChannelLayer):
         if now - self._cleaned_at >= self.clean_interval:
             self._cleaned_at = now
             super()._clean_expired()
+
+    def _queue(self, channel: str) -> asyncio.Queue:
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        return queue
+
+    async def send(self, channel: str, message: dict) -> None:
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_channel_name(channel)
+        assert "__asgi_channel__" not in message
+        try:
+            self._queue(channel).put_nowait((time.time() + self.expiry, message))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
+
+    async def receive(self, channel: str) -> dict:
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        queue = self._queue(channel)
+        try:
+            _, message = await queue.get()
+        finally:
+            if queue.empty():  # as the parent: no queue kept for a quiet channel
+                self.channels.pop(channel, None)
+        return message
 
     async def group_send(self, group: str, message: dict) -> None:
         assert isinstance(message, dict), "message is not a dict"
