@@ -104,15 +104,25 @@ def revoked(
     row deleted by hand, which send no signal.
     """
     User = get_user_model()
-    active = User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True)
-    existing = ApiToken.objects.filter(pk__in=token_ids).values_list("pk", flat=True)
-    ended: set[str] = set()
+    active = _found(User.objects.filter(is_active=True), "pk", user_ids)
+    existing = _found(ApiToken.objects.all(), "pk", token_ids)
+    ended: set = set()
     if session_keys and settings.SESSION_ENGINE.endswith((".db", ".cached_db")):
-        live = Session.objects.filter(
-            session_key__in=session_keys, expire_date__gt=timezone.now()
-        ).values_list("session_key", flat=True)
-        ended = session_keys - set(live)
-    return user_ids - set(active), token_ids - set(existing), ended
+        live = Session.objects.filter(expire_date__gt=timezone.now())
+        ended = session_keys - _found(live, "session_key", session_keys)
+    return user_ids - active, token_ids - existing, ended
+
+
+def _found(queryset, field: str, values: set, chunk: int = 1000) -> set:
+    """Which of `values` the queryset has in `field`; asked 1,000 at a time,
+    as a process can hold more sockets than a query may have parameters
+    (SQLite allows 32,766)."""
+    values = list(values)
+    found: set = set()
+    for start in range(0, len(values), chunk):
+        batch = values[start : start + chunk]
+        found.update(queryset.filter(**{f"{field}__in": batch}).values_list(field, flat=True))
+    return found
 
 
 class _SessionUnlessBearer:

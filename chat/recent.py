@@ -20,6 +20,11 @@ The page is only trusted while it is exactly what the database would give:
   has seen for the room (RoomHub.recent_snapshot).
 
 Any other case reads the database, as before.
+
+So a socket connecting from the page knows what the process's other sockets
+in the room know. A message committed elsewhere whose event has not arrived
+yet reaches it as it reaches them: live when the event comes, or from the
+database at the next reconcile pass if the layer lost it.
 """
 
 from collections import deque
