@@ -10,8 +10,8 @@ exactly once whichever process stored it and whatever the layer dropped.
 """
 
 import asyncio
+import itertools
 import logging
-import uuid
 from collections import deque
 from urllib.parse import parse_qs
 
@@ -45,6 +45,9 @@ log = logging.getLogger("chat.consumers")
 connect_snapshot = database_sync_to_async(actions.connect_snapshot, thread_sensitive=False)
 history_page = database_sync_to_async(actions.history_page)
 messages_after = database_sync_to_async(actions.messages_after)
+
+
+_conn_ids = itertools.count(1)
 
 
 def parse_since(query_string: bytes) -> int | None:
@@ -136,7 +139,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id = user.pk
         self.username = user.get_username()
         self.credential = self.scope.get("chat_credential")
-        self.conn_id = uuid.uuid4().hex
+        self.conn_id = str(next(_conn_ids))  # per process (state adds the process)
         await self.accept()
         metrics.CONNECTS.inc()
         metrics.OPEN_SOCKETS.inc()
