@@ -165,13 +165,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 room=room, username=self.username, online=online, last_seq=snapshot.last_seq
             )
         )
-        self.push_frame(
-            events.history_frame(
-                messages=snapshot.messages,
-                complete=snapshot.complete,
-                has_more=snapshot.has_more,
-            )
-        )
+        self.push(snapshot.history_text())
         self.last_seq = snapshot.last_seq
         self.online_sent = online
         self.hub.note_seq(room, snapshot.last_seq)

@@ -28,7 +28,7 @@ database at the next reconcile pass if the layer lost it.
 """
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 
@@ -48,12 +48,22 @@ class Snapshot:
     complete: bool
     has_more: bool
     latest: bool = False
+    # The history frame, encoded; a page keeps it for every connect without
+    # `since` until the page changes.
+    text: str | None = field(default=None, compare=False)
+
+    def history_text(self) -> str:
+        if self.text is not None:
+            return self.text
+        return events.encode(events.history_frame(
+            messages=self.messages, complete=self.complete, has_more=self.has_more
+        ))
 
 
 class RecentPage:
     """The newest CHAT_HISTORY_ON_CONNECT messages of one room, oldest first."""
 
-    __slots__ = ("frames", "last_seq", "has_more")
+    __slots__ = ("frames", "last_seq", "has_more", "_latest")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.frames: deque[dict] = deque(
@@ -61,6 +71,7 @@ class RecentPage:
         )
         self.last_seq = snapshot.last_seq
         self.has_more = snapshot.has_more  # older messages exist
+        self._latest: Snapshot | None = None  # snapshot(None), while unchanged
 
     def extend(self, message: dict) -> bool:
         """Add the next message; False if it is not the next one."""
@@ -73,6 +84,7 @@ class RecentPage:
             self.has_more = True
         self.frames.append(message)
         self.last_seq = seq
+        self._latest = None
         return True
 
     def delete(self, seq: int) -> bool:
@@ -82,6 +94,7 @@ class RecentPage:
         for i, frame in enumerate(self.frames):
             if frame["seq"] == seq:
                 self.frames[i] = events.tombstone(frame)
+                self._latest = None
                 break
         return True  # found, or older than the page
 
@@ -99,6 +112,11 @@ class RecentPage:
             return Snapshot(self.last_seq, messages, complete=True, has_more=since > 0)
         # No `since`, or one from the future: the newest page (as the database
         # path, complete only when nothing older exists and no `since` was sent).
+        if since is None and self._latest is not None:
+            return self._latest
         complete = not self.has_more and since is None
-        return Snapshot(self.last_seq, list(frames), complete=complete,
-                        has_more=self.has_more, latest=True)
+        latest = Snapshot(self.last_seq, list(frames), complete=complete,
+                          has_more=self.has_more, latest=True)
+        if since is None:
+            latest = self._latest = replace(latest, text=latest.history_text())
+        return latest
