@@ -3,6 +3,7 @@
     python -m bench                 # every scenario, about 3 minutes
     python -m bench --quick         # a tiny run (CI's smoke test)
     REDIS_URL=redis://… python -m bench   # on Redis, and S3 across 2 processes
+    python -m bench --server granian  # both apps on another ASGI server
 
 S1  1 room × 100 members, one publisher keeping a window of posts in flight.
 S2  200 rooms × 5 members, one such publisher per room.
@@ -34,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .client import Conn, Publisher, Stats, open_many, run_at_rate
-from .servers import Server, manage
+from .servers import SERVERS, Server, command, manage, server_version
 
 
 def free_port() -> int:
@@ -99,8 +100,10 @@ def _redis_calls(url: str) -> int:
 class Run:
     """Everything one `python -m bench` does: set-up, scenarios, table."""
 
-    def __init__(self, plan: Plan, workdir: Path, only: set[str], apps: set[str]) -> None:
+    def __init__(self, plan: Plan, workdir: Path, only: set[str], apps: set[str],
+                 server: str = "uvicorn") -> None:
         self.plan = plan
+        self.server_kind = server
         self.workdir = workdir
         self.only = only
         self.apps = apps
@@ -134,7 +137,13 @@ class Run:
 
     def server(self, app: str, name: str) -> Server:
         module = "config.serve" if app == "chat" else "bench.reference"
-        return Server(module, free_port(), self.env, self.workdir / f"{name}.log").start()
+        port = free_port()
+        if self.server_kind == "uvicorn":
+            return Server(module, port, self.env, self.workdir / f"{name}.log").start()
+        # Another ASGI server serving the same app ("granian (chat)" in logs).
+        return Server(f"{self.server_kind} ({app})", port, self.env,
+                      self.workdir / f"{name}.log",
+                      argv=command(self.server_kind, app, port)).start()
 
     def prepare(self) -> None:
         plan = self.plan
@@ -373,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="s1,s2,s3,connect",
                         help="comma-separated scenarios: s1,s2,s3,connect")
     parser.add_argument("--apps", default="reference,chat", help="reference,chat")
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn",
+                        help="the ASGI server serving both apps (default: uvicorn, "
+                             "through config.serve and bench.reference)")
     parser.add_argument("--seconds", type=float, help="measured seconds per phase")
     parser.add_argument("--connections", type=int, help="sockets in the connect scenario")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
@@ -392,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
-    run = Run(plan, workdir, set(args.only.split(",")), set(args.apps.split(",")))
+    run = Run(plan, workdir, set(args.only.split(",")), set(args.apps.split(",")),
+              args.server)
     try:
         run.prepare()
         uvloop.run(run.scenarios())
@@ -404,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nmachine: {os.cpu_count()} CPUs, {_cpu_model()}; "
           f"database {run.env['DATABASE_URL'].split(':')[0]}, "
-          f"layer {'Redis pub/sub' if run.redis_url else 'in-memory'}")
+          f"layer {'Redis pub/sub' if run.redis_url else 'in-memory'}"
+          + (f"; server {server_version(args.server)}" if args.server != "uvicorn" else ""))
     print(table(run.rows))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in run.rows], indent=1))

@@ -3,6 +3,11 @@
 Each runs as its own process (`python -m config.serve` or `python -m
 bench.reference`), like a deployment, so the load generator never shares an
 interpreter with the server it measures. Memory is read from /proc.
+
+`python -m bench --server daphne|hypercorn|granian` serves both apps with
+that ASGI server instead, through its own command line (`command()`), with
+the options of config.serve where the server has them: one process, frames
+up to 64 KiB, no access log, uvloop, a listen backlog of 2,048.
 """
 
 import os
@@ -39,14 +44,68 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
-class Server:
-    """A server process on `port`; `start()` returns once it answers HTTP."""
+# The ASGI servers `python -m bench --server` can run both apps with.
+SERVERS = ("uvicorn", "daphne", "hypercorn", "granian")
+# The chat's CHAT_MAX_FRAME_BYTES (its default), as bench.reference uses.
+MAX_FRAME = 64 * 1024
+# uvicorn's default listen backlog, given to the others (their defaults:
+# daphne/Twisted 50, hypercorn 100, granian 1024; the connect scenario opens
+# 256 handshakes at a time).
+BACKLOG = 2048
+APPS = {"chat": "config.asgi:application", "reference": "bench.reference:app"}
 
-    def __init__(self, module: str, port: int, env: dict, log_path: Path) -> None:
+
+def command(server: str, app: str, port: int) -> list[str]:
+    """The command line that serves `app` ("chat" or "reference") on `port`."""
+    if server == "uvicorn":  # the production entry points themselves
+        module = "config.serve" if app == "chat" else "bench.reference"
+        return [sys.executable, "-m", module, "--port", str(port)]
+    target = APPS[app]
+    if server == "daphne":
+        # Twisted's asyncio reactor on the standard loop (daphne has no uvloop
+        # option); verbosity 0 = no access log.
+        return [sys.executable, "-m", "daphne",
+                "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}",
+                "-v", "0", "--websocket-max-message-size", str(MAX_FRAME),
+                "--websocket-max-frame-size", str(MAX_FRAME),
+                *(["--proxy-headers"] if app == "chat" else []), target]
+    if server == "hypercorn":
+        # bench/hypercorn.toml: uvloop worker in this process (workers = 0),
+        # websocket_max_message_size, log level; no access log by default.
+        return [sys.executable, "-m", "hypercorn", "-c", str(ROOT / "bench" / "hypercorn.toml"),
+                "-b", f"127.0.0.1:{port}", target]
+    if server == "granian":
+        # asginl = ASGI without lifespan (uvicorn's lifespan="off"). Granian
+        # has no WebSocket message-size option (the app's own check closes
+        # 1009); its access log is off by default. (Its --backpressure, which
+        # defaults to backlog/workers, does not cap open WebSockets: 2,300
+        # were opened with the default.)
+        return [sys.executable, "-m", "granian", "--interface", "asginl",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
+                "--backlog", str(BACKLOG), target]
+    raise ValueError(f"unknown server {server!r}; one of {', '.join(SERVERS)}")
+
+
+def server_version(server: str) -> str:
+    from importlib.metadata import version
+
+    return f"{server} {version(server)}"
+
+
+class Server:
+    """A server process on `port`; `start()` returns once it answers HTTP.
+
+    It runs `python -m <module> --port <port>`, or `argv` when given (another
+    ASGI server's command line, from `command()`)."""
+
+    def __init__(self, module: str, port: int, env: dict, log_path: Path,
+                 argv: list[str] | None = None) -> None:
         self.module = module
         self.port = port
         self.env = env
         self.log_path = log_path
+        self.argv = argv
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -60,7 +119,7 @@ class Server:
     def start(self, timeout: float = 30.0) -> "Server":
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module, "--port", str(self.port)],
+                self.argv or [sys.executable, "-m", self.module, "--port", str(self.port)],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
