@@ -2,9 +2,9 @@
 
 Every post, presence change, typing notice and revocation is published to a
 channel-layer group (`publish`). Each process has ONE `RoomHub`: a single
-channel on the layer that joins the group of every room (and user) with a
-socket in this process, receives each event once, encodes it once, and hands
-the same text to every local socket. Per-socket channels would cost one layer
+channel on the layer that joins the group of every room with a socket in
+this process (and the one revocations group), receives each event once,
+encodes it once, and hands the same text to every local socket. Per-socket channels would cost one layer
 receive, one copy and one JSON encoding per member per message (docs/performance.md).
 
 Any Channels layer works behind it (in-memory, channels_redis core or
@@ -27,7 +27,7 @@ from . import events, metrics
 from .auth import revoked
 from .models import Room
 from .recent import RecentPage, Snapshot
-from .rooms import room_group, user_group
+from .rooms import REVOCATIONS_GROUP, room_group
 from .state import get_state
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ async def publish_deleted(room: str, seq: int) -> None:
 
 
 async def publish_revoke(user_id: int, credential: str | None = None) -> None:
-    await publish(user_group(user_id), events.revoke_event(user_id, credential))
+    await publish(REVOCATIONS_GROUP, events.revoke_event(user_id, credential))
 
 
 _revoked = database_sync_to_async(revoked)
@@ -103,6 +103,7 @@ class RoomHub:
         async with self._start_lock:
             if self.channel is None:
                 self.channel = await self.layer.new_channel("chat.hub.")
+                await self._group_add(REVOCATIONS_GROUP)
                 self._tasks = [
                     asyncio.create_task(self._receive_loop()),
                     asyncio.create_task(self._reconcile_loop()),
@@ -135,10 +136,7 @@ class RoomHub:
         members.add(consumer)
         if len(members) == 1:
             await self._group_add(room_group(consumer.room))
-        sockets = self.users.setdefault(consumer.user_id, set())
-        sockets.add(consumer)
-        if len(sockets) == 1:
-            await self._group_add(user_group(consumer.user_id))
+        self.users.setdefault(consumer.user_id, set()).add(consumer)
 
     async def leave(self, consumer: "ChatConsumer") -> None:
         members = self.rooms.get(consumer.room)
@@ -154,7 +152,6 @@ class RoomHub:
             sockets.discard(consumer)
             if not sockets:
                 del self.users[consumer.user_id]
-                await self._group_discard(user_group(consumer.user_id))
 
     def note_seq(self, room: str, seq: int) -> None:
         if seq > self.last_seen.get(room, 0):
@@ -254,8 +251,7 @@ class RoomHub:
     async def _resubscribe(self) -> None:
         for room in tuple(self.rooms):
             await self._group_add(room_group(room))
-        for user_id in tuple(self.users):
-            await self._group_add(user_group(user_id))
+        await self._group_add(REVOCATIONS_GROUP)
         for room in tuple(self.rooms):
             self._catch_up(room)
 

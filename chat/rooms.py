@@ -28,5 +28,8 @@ def room_group(room: str) -> str:
     return f"chat.room.{room}"
 
 
-def user_group(user_id: int) -> str:
-    return f"chat.user.{user_id}"
+# Revocations (logout, deactivation, a deleted token) go to every process,
+# which closes the matching sockets it holds. They are rare, so one group
+# that each process joins once costs less than a group per user, which made
+# every connect subscribe on the layer (a Redis SUBSCRIBE per user).
+REVOCATIONS_GROUP = "chat.revocations"
