@@ -154,8 +154,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 deletions = self.hub.deletions
                 snapshot = await connect_snapshot(room, since)
                 self.hub.seed_page(room, snapshot, deletions)
-            came_online = await state.join(room, self.username, self.conn_id)
-            online = await state.online(room)
+            came_online, online = await state.join(room, self.username, self.conn_id)
         except Exception:
             log.exception("connect to %s failed", room)
             await self.close(code=1011)

@@ -19,8 +19,9 @@ STATE_BACKENDS = {
 
 
 class SharedState(Protocol):
-    async def join(self, room: str, username: str, conn_id: str) -> bool:
-        """Count a socket in the room; True when `username` came online."""
+    async def join(self, room: str, username: str, conn_id: str) -> tuple[bool, list[str]]:
+        """Count a socket in the room: (whether `username` came online, the
+        usernames online now, as `online` gives them)."""
 
     async def leave(self, room: str, username: str, conn_id: str) -> bool:
         """Drop a socket; True when `username` went offline in the room."""

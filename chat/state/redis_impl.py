@@ -61,7 +61,8 @@ end
 """
 
 # ARGV: field, username, ttl, hash expiry (ms), process id. Returns
-# {1 when the user came online, 1 when this process's heartbeat is missing}.
+# {1 when the user came online, 1 when this process's heartbeat is missing,
+# the usernames online now (unsorted, each once)}: one round trip a connect.
 _JOIN_LUA = _LIVE_LUA + """
 local users = live_users(KEYS[1], KEYS[2], tonumber(ARGV[3]), ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -69,7 +70,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 local came, lost = 1, 0
 if users[ARGV[2]] then came = 0 end
 if not redis.call('ZSCORE', KEYS[2], ARGV[5]) then lost = 1 end
-return {came, lost}
+users[ARGV[2]] = true
+local names = {}
+for user in pairs(users) do names[#names + 1] = user end
+return {came, lost, names}
 """
 
 # ARGV: field, username, ttl. Returns 1 when the user went offline.
@@ -198,23 +202,27 @@ class RedisState:
 
     # --- presence ---
 
-    async def join(self, room: str, username: str, conn_id: str) -> bool:
+    async def join(self, room: str, username: str, conn_id: str) -> tuple[bool, list[str]]:
         await self._start_heartbeat()
         field = self._field(conn_id)
         self._local.setdefault(room, {})[field] = username
         try:
-            came, lost = await self._join(
+            came, lost, names = await self._join(
                 keys=[self._presence_key(room), self._procs_key],
                 args=[field, username, self._ttl, self._hash_expiry_ms, self.process_id],
             )
         except RedisError as exc:
             self._unavailable("presence", exc)
             self._dirty_rooms.add(room)
-            return False
+            return False, self._local_online(room)
         self._available()
         if lost:  # Redis restarted empty: the others take our sockets for dead
             self._wake.set()
-        return bool(came)
+        return bool(came), sorted(name.decode() for name in names)
+
+    def _local_online(self, room: str) -> list[str]:
+        """Without Redis: the users of this process's sockets in the room."""
+        return sorted(set(self._local.get(room, {}).values()))
 
     async def leave(self, room: str, username: str, conn_id: str) -> bool:
         field = self._field(conn_id)
@@ -240,7 +248,7 @@ class RedisState:
             )
         except RedisError as exc:
             self._unavailable("presence", exc)
-            return sorted(set(self._local.get(room, {}).values()))
+            return self._local_online(room)
         return sorted(name.decode() for name in names)
 
     async def online_counts(self, rooms: list[str]) -> dict[str, int]:

@@ -33,9 +33,9 @@ async def test_presence_counts_a_user_once_across_processes(processes):
     """A user with sockets in two processes is online once, came online with
     the first socket and goes offline with the last."""
     a, b = processes
-    assert await a.join("r", "alice", "c1") is True
-    assert await b.join("r", "alice", "c2") is False
-    assert await b.join("r", "bob", "c3") is True
+    assert await a.join("r", "alice", "c1") == (True, ["alice"])
+    assert await b.join("r", "alice", "c2") == (False, ["alice"])
+    assert await b.join("r", "bob", "c3") == (True, ["alice", "bob"])
     assert await a.online("r") == ["alice", "bob"]
     assert await a.online_counts(["r", "empty"]) == {"r": 2, "empty": 0}
     assert await a.leave("r", "alice", "c1") is False
