@@ -16,6 +16,9 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from chat.auth import ChatAuthMiddlewareStack  # noqa: E402
 from chat.routing import router  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from config.logqueue import write_logs_from_a_thread  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -35,3 +38,6 @@ application = ProtocolTypeRouter(
 #   sockets. Collecting every 50,000 objects lets them die young.
 gc.freeze()
 gc.set_threshold(50_000, 20, 100)
+
+if settings.CHAT_LOG_FROM_THREAD:
+    write_logs_from_a_thread()

@@ -167,6 +167,9 @@ LOGGING = {
     },
 }
 
+# Log lines are written by a thread, not by the event loop (config/logqueue.py).
+CHAT_LOG_FROM_THREAD = True
+
 # --- Chat limits and defaults: the one place for them (docs/protocol.md) ---
 CHAT_MAX_MESSAGE_LENGTH = env.int("CHAT_MAX_MESSAGE_LENGTH", default=4000)
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)

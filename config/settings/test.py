@@ -30,6 +30,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"chat-test-{os.getpid()}.sqlite3")
     }
 
+# The in-process tests log as they go, so pytest's log capture gets every
+# record inside the test that made it. (Server processes started by the
+# tests use the other settings, and log from a thread as in production.)
+CHAT_LOG_FROM_THREAD = False
+
 # No persistent connections in tests: the thread behind database_sync_to_async
 # would keep one open, and PostgreSQL refuses to drop the test database then.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
