@@ -13,7 +13,6 @@ server adds no delay. Each caller gets its own result, in submission order.
 """
 
 import asyncio
-import weakref
 from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
@@ -21,6 +20,7 @@ from channels.db import database_sync_to_async
 from accounts.models import users_for_tokens
 
 from . import actions
+from .loops import per_loop
 
 # Enough to drain a burst in a few calls, small enough that one transaction
 # never holds the write lock for long.
@@ -65,26 +65,12 @@ class Batcher:
             self._running = False
 
 
-def _per_loop(call) -> Callable[[], Batcher]:
-    """One Batcher for `call` per event loop (per server process)."""
-    batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher]" = (
-        weakref.WeakKeyDictionary()
-    )
-
-    def get() -> Batcher:
-        loop = asyncio.get_running_loop()
-        batcher = batchers.get(loop)
-        if batcher is None:
-            batcher = batchers[loop] = Batcher(call)
-        return batcher
-
-    return get
-
-
 # Writes go to the one database thread (thread_sensitive); reads of tokens to
 # the loop's pool, so that a burst of handshakes does not wait behind posts.
-_posts = _per_loop(database_sync_to_async(actions.store_posts))
-_tokens = _per_loop(database_sync_to_async(users_for_tokens, thread_sensitive=False))
+_store_posts = database_sync_to_async(actions.store_posts)
+_users_for_tokens = database_sync_to_async(users_for_tokens, thread_sensitive=False)
+_posts = per_loop(lambda: Batcher(_store_posts))
+_tokens = per_loop(lambda: Batcher(_users_for_tokens))
 
 
 def submit(room: str, user, text: str, client_id: str | None) -> asyncio.Future:

@@ -16,7 +16,6 @@ hub's reconcile loop notices rooms whose newest seq it has not seen.
 import asyncio
 import logging
 import time
-import weakref
 from typing import TYPE_CHECKING
 
 from channels.db import database_sync_to_async
@@ -25,6 +24,7 @@ from django.conf import settings
 
 from . import events, metrics
 from .auth import revoked
+from .loops import per_loop
 from .models import Room
 from .recent import RecentPage, Snapshot
 from .rooms import REVOCATIONS_GROUP, room_group
@@ -357,15 +357,5 @@ class RoomHub:
                 self._presence[room] = online
 
 
-_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_hub() -> RoomHub:
-    """The hub of the running event loop (one per server process)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = RoomHub(get_channel_layer())
-    return hub
+# The hub of the running event loop (one per server process).
+get_hub = per_loop(lambda: RoomHub(get_channel_layer()))
