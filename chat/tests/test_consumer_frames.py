@@ -236,6 +236,20 @@ async def test_presence_counts_each_user_once_and_follows_leaves(make_user, conn
     assert await a.receive_json_from() == {"type": "presence", "online": ["alice"]}
 
 
+async def test_presence_changes_close_together_come_as_one_frame(make_user, connect, settings):
+    """Users joining within CHAT_PRESENCE_COALESCE reach the others as one
+    presence frame with the newest list, not one frame per join."""
+    settings.CHAT_PRESENCE_COALESCE = 0.5
+    alice, bob, carol = [await make_user(name) for name in ("alice", "bob", "carol")]
+    a = await connect(alice)
+    await connect(bob)
+    await connect(carol)
+    assert await a.receive_json_from() == {
+        "type": "presence", "online": ["alice", "bob", "carol"]
+    }
+    await nothing(a)
+
+
 async def test_deactivated_user_sockets_close_4403(make_user, connect):
     """Deactivating a user closes its sockets with 4403."""
     alice, bob = await make_user("alice"), await make_user("bob")
