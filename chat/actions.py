@@ -1,7 +1,8 @@
 """Where a message is stored, and where history is read.
 
-Synchronous ORM code; async callers reach it through database_sync_to_async. Nothing here touches the channel layer: callers publish
-with `chat.broadcast` after these functions return, i.e. after commit.
+Synchronous ORM code; async callers reach it through database_sync_to_async.
+Nothing here touches the channel layer: callers publish with
+`chat.broadcast` after these functions return, i.e. after commit.
 """
 
 from dataclasses import dataclass

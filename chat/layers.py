@@ -2,7 +2,7 @@
 
 channels' InMemoryChannelLayer walks every channel and every group on each
 send and receive to expire old entries, so its cost grows with the number of
-connections (5,000 sockets join 5,000 user groups), it makes one task per
+channels and groups, it makes one task per
 member channel on each group_send, deep-copies every message for every
 channel, and builds a new asyncio.Queue on every send and receive only to
 throw it away when the channel has one. This subclass expires at most once a
