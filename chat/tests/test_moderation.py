@@ -152,3 +152,30 @@ async def test_locked_room_refuses_posts_and_still_reads(
     await run_action(admin_client, "room", "unlock", [room_pk])
     await a.send_json_to({"message": "after"})
     assert (await a.receive_json_from())["seq"] == 2
+
+
+async def test_a_deletion_while_a_socket_connects_follows_its_history(
+    make_user, connect, monkeypatch
+):
+    """A deletion event that lands after a connecting socket read its history
+    (here: right after the snapshot, as if the moderator clicked then) is sent
+    to it after hello and history, so its view shows the tombstone."""
+    from chat import events
+    from chat.broadcast import get_hub
+
+    alice = await make_user("alice")
+    a = await connect(alice)
+    await a.send_json_to({"message": "x"})
+    await a.receive_json_from()
+    hub = get_hub()
+    read_snapshot = hub.recent_snapshot
+
+    def snapshot_then_deletion(room, since):
+        snapshot = read_snapshot(room, since)
+        hub.dispatch(events.deleted_event(room, 1))  # what the layer delivers
+        return snapshot
+
+    monkeypatch.setattr(hub, "recent_snapshot", snapshot_then_deletion)
+    late = await connect(alice)
+    assert [m["message"] for m in late.history["messages"]] == ["x"]
+    assert await late.receive_json_from() == {"type": "deleted", "room": "lobby", "seq": 1}
