@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve test migrate install bench clean
+.PHONY: run serve test lint migrate install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python -m config.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: install
+## Lint and format check (ruff); `make test` runs it first.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: migrate

@@ -70,9 +70,9 @@ def users_for_tokens(tokens: list[str]) -> list:
 def _token_queryset(digests: list[str]):
     """(token id, user id, username, digest) of the tokens of active users."""
     username = f"user__{get_user_model().USERNAME_FIELD}"
-    return ApiToken.objects.filter(digest__in=digests, user__is_active=True).values_list(
-        "pk", "user_id", username, "digest"
-    )
+    return ApiToken.objects.filter(
+        digest__in=digests, user__is_active=True
+    ).values_list("pk", "user_id", username, "digest")
 
 
 def _token_user(row):

@@ -56,8 +56,11 @@ async def status(url: str, headers: dict) -> int:
 
 
 async def join(base: str, room: str, token: str):
-    ws = await websockets.connect(f"{base}/ws/chat/{room}/", max_size=None,
-                                  additional_headers={"Authorization": f"Bearer {token}"})
+    ws = await websockets.connect(
+        f"{base}/ws/chat/{room}/",
+        max_size=None,
+        additional_headers={"Authorization": f"Bearer {token}"},
+    )
     for kind in ("hello", "history"):
         frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert frame["type"] == kind, frame
@@ -67,7 +70,9 @@ async def join(base: str, room: str, token: str):
 async def next_frame(ws, kind: str, timeout: float = 10) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
+        frame = json.loads(
+            await asyncio.wait_for(ws.recv(), deadline - time.monotonic())
+        )
         if frame["type"] == kind:
             return frame
 
@@ -91,12 +96,16 @@ def close_frame_code(data: bytes) -> str:
         opcode, length = data[i] & 0x0F, data[i + 1] & 0x7F
         i += 2
         if length == 126:
-            length, i = struct.unpack("!H", data[i:i + 2])[0], i + 2
+            length, i = struct.unpack("!H", data[i : i + 2])[0], i + 2
         elif length == 127:
-            length, i = struct.unpack("!Q", data[i:i + 8])[0], i + 8
+            length, i = struct.unpack("!Q", data[i : i + 8])[0], i + 8
         if opcode == 0x8:
-            payload = data[i:i + length]
-            return str(struct.unpack("!H", payload[:2])[0]) if len(payload) >= 2 else "empty"
+            payload = data[i : i + length]
+            return (
+                str(struct.unpack("!H", payload[:2])[0])
+                if len(payload) >= 2
+                else "empty"
+            )
         i += length
     return "no close frame"
 
@@ -108,30 +117,48 @@ class Check:
         self.results: list[tuple[str, str, str]] = []
         self.db = workdir / f"{kind}.sqlite3"
         self.env = {
-            **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local",
-            "DEBUG": "false", "DATABASE_URL": f"sqlite:///{self.db}", "REDIS_URL": "",
-            "CHAT_RATE_LIMIT_PER_SECOND": "1000", "CHAT_RATE_LIMIT_BURST": "1000",
-            "CHAT_RECONCILE_INTERVAL": "1", "CHAT_OUTBOX_MAX": "20",
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DEBUG": "false",
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "REDIS_URL": "",
+            "CHAT_RATE_LIMIT_PER_SECOND": "1000",
+            "CHAT_RATE_LIMIT_BURST": "1000",
+            "CHAT_RECONCILE_INTERVAL": "1",
+            "CHAT_OUTBOX_MAX": "20",
             "CHAT_MAX_MESSAGE_LENGTH": "20000",
         }
         manage(self.env, "migrate", "--noinput", "-v", "0")
         names = ["alice", "bob", "carol", "dave", "slow", "eve"]
-        self.tokens = dict(zip(names, manage(self.env, "chat_token", "--create", *names).split()))
+        self.tokens = dict(
+            zip(names, manage(self.env, "chat_token", "--create", *names).split())
+        )
 
     def start(self, name: str, **settings) -> Server:
         port = free_port()
         env = {**self.env, **{k: str(v) for k, v in settings.items()}}
-        return Server(f"{self.kind} (chat)", port, env, self.workdir / f"{self.kind}-{name}.log",
-                      argv=command(self.kind, "chat", port)).start()
+        return Server(
+            f"{self.kind} (chat)",
+            port,
+            env,
+            self.workdir / f"{self.kind}-{name}.log",
+            argv=command(self.kind, "chat", port),
+        ).start()
 
     def record(self, check: str, want: str, got: str) -> None:
         mark = "ok" if got == want else "DIFFERS"
         self.results.append((check, want, got))
-        print(f"{self.kind:9} {check:10} want {want:18} got {got}  [{mark}]", flush=True)
+        print(
+            f"{self.kind:9} {check:10} want {want:18} got {got}  [{mark}]", flush=True
+        )
 
     async def run(self) -> None:
-        strict = self.start("strict", CHAT_RATE_LIMIT_PER_SECOND=1, CHAT_RATE_LIMIT_BURST=2,
-                            CHAT_RATE_LIMIT_CLOSE_AFTER=5)
+        strict = self.start(
+            "strict",
+            CHAT_RATE_LIMIT_PER_SECOND=1,
+            CHAT_RATE_LIMIT_BURST=2,
+            CHAT_RATE_LIMIT_CLOSE_AFTER=5,
+        )
         try:
             await self.rate_limited(strict)
         finally:
@@ -146,12 +173,19 @@ class Check:
             await self.storage_down(server)  # last: it breaks the database
         finally:
             server.stop()
-        errors = [line for name in ("main", "strict")
-                  for line in (self.workdir / f"{self.kind}-{name}.log").read_text(
-                      errors="replace").splitlines()
-                  if "Traceback" in line or " ERROR " in line or "[ERROR]" in line]
-        print(f"{self.kind:9} server log: {len(errors)} error/traceback lines"
-              + "".join(f"\n    {e[:200]}" for e in errors[:8]), flush=True)
+        errors = [
+            line
+            for name in ("main", "strict")
+            for line in (self.workdir / f"{self.kind}-{name}.log")
+            .read_text(errors="replace")
+            .splitlines()
+            if "Traceback" in line or " ERROR " in line or "[ERROR]" in line
+        ]
+        print(
+            f"{self.kind:9} server log: {len(errors)} error/traceback lines"
+            + "".join(f"\n    {e[:200]}" for e in errors[:8]),
+            flush=True,
+        )
 
     async def refusals(self, server: Server) -> None:
         auth = {"Authorization": f"Bearer {self.tokens['alice']}"}
@@ -162,21 +196,31 @@ class Check:
             "bad since": await status(f"{lobby}?since=x", auth),
             "no credentials": await status(lobby, {}),
             "bad token": await status(lobby, {"Authorization": "Bearer wrong"}),
-            "foreign Origin": await status(lobby, {**auth, "Origin": "https://evil.example"}),
+            "foreign Origin": await status(
+                lobby, {**auth, "Origin": "https://evil.example"}
+            ),
         }
         statuses = sorted(set(got.values()))
-        self.record("403", "403", ",".join(map(str, statuses))
-                    + ("" if statuses == [403] else f" {got}"))
+        self.record(
+            "403",
+            "403",
+            ",".join(map(str, statuses)) + ("" if statuses == [403] else f" {got}"),
+        )
         self.record("101", "101", str(await status(lobby, auth)))
 
     async def roundtrip(self, server: Server) -> None:
         a = await join(server.ws, "lobby", self.tokens["alice"])
         b = await join(server.ws, "lobby", self.tokens["bob"])
-        await a.send(json.dumps({"type": "message", "message": "hi", "client_id": "c1"}))
+        await a.send(
+            json.dumps({"type": "message", "message": "hi", "client_id": "c1"})
+        )
         ack = await next_frame(a, "ack")
         seen = await next_frame(b, "message")
-        self.record("roundtrip", "ack+message",
-                    "ack+message" if ack and seen["message"] == "hi" else f"{ack} {seen}")
+        self.record(
+            "roundtrip",
+            "ack+message",
+            "ack+message" if ack and seen["message"] == "hi" else f"{ack} {seen}",
+        )
         await a.close()
         await b.close()
 
@@ -187,15 +231,22 @@ class Check:
 
     async def revoked(self, server: Server) -> None:
         ws = await join(server.ws, "lobby", self.tokens["dave"])
-        manage(self.env, "shell", "-c", "from accounts.models import ApiToken; "
-               "[t.delete() for t in ApiToken.objects.filter(user__username='dave')]")
+        manage(
+            self.env,
+            "shell",
+            "-c",
+            "from accounts.models import ApiToken; "
+            "[t.delete() for t in ApiToken.objects.filter(user__username='dave')]",
+        )
         self.record("4403", "4403", await close_code(ws))
 
     async def slow_reader(self, server: Server) -> None:
         stalled = socket.socket()
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stalled.connect(("127.0.0.1", server.port))
-        stalled.sendall(HANDSHAKE.format(room="slowroom", token=self.tokens["slow"]).encode())
+        stalled.sendall(
+            HANDSHAKE.format(room="slowroom", token=self.tokens["slow"]).encode()
+        )
         head = stalled.recv(12)
         a = await join(server.ws, "slowroom", self.tokens["alice"])
         b = await join(server.ws, "slowroom", self.tokens["bob"])
@@ -203,8 +254,12 @@ class Check:
 
         async def post_all():
             for n in range(posts):
-                await a.send(json.dumps({"type": "message", "message": f"{n} {text}"},
-                                      ensure_ascii=False))
+                await a.send(
+                    json.dumps(
+                        {"type": "message", "message": f"{n} {text}"},
+                        ensure_ascii=False,
+                    )
+                )
                 await next_frame(a, "message", 20)
 
         async def read_all():
@@ -216,11 +271,17 @@ class Check:
         try:
             await asyncio.wait_for(asyncio.gather(post_all(), read_all()), 120)
         except Exception as exc:
-            print(f"{self.kind:9} slow reader: room stalled after {seen} posts ({exc!r})")
+            print(
+                f"{self.kind:9} slow reader: room stalled after {seen} posts ({exc!r})"
+            )
         dropped = "reason=too_slow" in server.log_path.read_text(errors="replace")
-        self.record("4008 drop", f"dropped, {posts} seen",
-                    f"{'dropped' if dropped else 'NOT dropped'}, {seen} seen"
-                    if head == b"HTTP/1.1 101" else f"handshake {head!r}")
+        self.record(
+            "4008 drop",
+            f"dropped, {posts} seen",
+            f"{'dropped' if dropped else 'NOT dropped'}, {seen} seen"
+            if head == b"HTTP/1.1 101"
+            else f"handshake {head!r}",
+        )
         # Everything the server still sends it, to find its close frame.
         stalled.settimeout(5)
         data = bytearray()
@@ -231,7 +292,7 @@ class Check:
             pass
         stalled.close()
         end = data.find(b"\r\n\r\n")
-        self.record("4008 code", "4008", close_frame_code(bytes(data[end + 4:])))
+        self.record("4008 code", "4008", close_frame_code(bytes(data[end + 4 :])))
         await a.close()
         await b.close()
 
@@ -240,8 +301,10 @@ class Check:
             db.execute("DROP TABLE chat_message")
         try:
             ws = await websockets.connect(
-                f"{server.ws}/ws/chat/newroom/", max_size=None,
-                additional_headers={"Authorization": f"Bearer {self.tokens['eve']}"})
+                f"{server.ws}/ws/chat/newroom/",
+                max_size=None,
+                additional_headers={"Authorization": f"Bearer {self.tokens['eve']}"},
+            )
         except websockets.InvalidStatus as exc:
             self.record("1011", "1011", f"HTTP {exc.response.status_code}")
             return
@@ -258,10 +321,17 @@ class Check:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.check_servers", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", action="append", choices=SERVERS,
-                        help="repeatable; default: every server")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.check_servers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--server",
+        action="append",
+        choices=SERVERS,
+        help="repeatable; default: every server",
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="chat-check-"))
     print(f"logs in {workdir}", file=sys.stderr)

@@ -41,7 +41,7 @@ class Conn(WSListener):
         self.transport: WSTransport | None = None
         self.ready = asyncio.get_running_loop().create_future()  # hello + history
         self.last_seq = 0
-        self.publisher: "Publisher | None" = None
+        self.publisher: Publisher | None = None
         self.closed = False
 
     def on_ws_connected(self, transport: WSTransport) -> None:

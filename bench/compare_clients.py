@@ -71,7 +71,9 @@ async def with_websockets(base: str) -> tuple[float, float]:
         while True:
             while in_flight < WINDOW:
                 in_flight += 1
-                await sockets[0].send(orjson.dumps({"message": f"p:{time.perf_counter_ns()}"}).decode())
+                await sockets[0].send(
+                    orjson.dumps({"message": f"p:{time.perf_counter_ns()}"}).decode()
+                )
             wake.clear()
             await wake.wait()
 
@@ -98,7 +100,9 @@ def main() -> int:
             rate, cpu_us = uvloop.run(run(server.ws))
         finally:
             server.stop()
-        print(f"{name:10} {rate:10,.0f} deliveries/s  {cpu_us:5.1f} µs client CPU per delivery")
+        print(
+            f"{name:10} {rate:10,.0f} deliveries/s  {cpu_us:5.1f} µs client CPU per delivery"
+        )
     return 0
 
 

@@ -34,7 +34,9 @@ class Socket:
     async def _write(self) -> None:
         try:
             while self.outbox:
-                await self.send({"type": "websocket.send", "text": self.outbox.popleft()})
+                await self.send(
+                    {"type": "websocket.send", "text": self.outbox.popleft()}
+                )
         except Exception:
             self.outbox.clear()
         finally:
@@ -74,10 +76,27 @@ async def app(scope, receive, send) -> None:
     me = Socket(send)
     room.members.add(me)
     online = [username]
-    me.push(orjson.dumps({"type": "hello", "room": name, "username": username,
-                          "online": online, "last_seq": room.seq}).decode())
-    me.push(orjson.dumps({"type": "history", "messages": list(room.history),
-                          "complete": True, "has_more": False}).decode())
+    me.push(
+        orjson.dumps(
+            {
+                "type": "hello",
+                "room": name,
+                "username": username,
+                "online": online,
+                "last_seq": room.seq,
+            }
+        ).decode()
+    )
+    me.push(
+        orjson.dumps(
+            {
+                "type": "history",
+                "messages": list(room.history),
+                "complete": True,
+                "has_more": False,
+            }
+        ).decode()
+    )
     try:
         while True:
             event = await receive()
@@ -88,9 +107,14 @@ async def app(scope, receive, send) -> None:
                 continue
             room.seq += 1
             now = datetime.now(UTC)
-            frame = {"type": "message", "seq": room.seq, "room": name,
-                     "username": username, "message": text,
-                     "ts": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
+            frame = {
+                "type": "message",
+                "seq": room.seq,
+                "room": name,
+                "username": username,
+                "message": text,
+                "ts": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            }
             room.history.append(frame)
             encoded = orjson.dumps(frame).decode()  # once, for every member
             for member in tuple(room.members):
@@ -100,7 +124,9 @@ async def app(scope, receive, send) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.reference", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.reference", description=__doc__
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args(argv)
@@ -108,8 +134,13 @@ def main(argv: list[str] | None = None) -> None:
 
     # The options of config.serve, so that the server is the same.
     uvicorn.run(
-        "bench.reference:app", host=args.host, port=args.port, workers=1,
-        ws_max_size=64 * 1024, log_level="warning", lifespan="off",
+        "bench.reference:app",
+        host=args.host,
+        port=args.port,
+        workers=1,
+        ws_max_size=64 * 1024,
+        log_level="warning",
+        lifespan="off",
     )
 
 

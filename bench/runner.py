@@ -100,8 +100,14 @@ def _redis_calls(url: str) -> int:
 class Run:
     """Everything one `python -m bench` does: set-up, scenarios, table."""
 
-    def __init__(self, plan: Plan, workdir: Path, only: set[str], apps: set[str],
-                 server: str = "uvicorn") -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        workdir: Path,
+        only: set[str],
+        apps: set[str],
+        server: str = "uvicorn",
+    ) -> None:
         self.plan = plan
         self.server_kind = server
         self.workdir = workdir
@@ -141,37 +147,56 @@ class Run:
         if self.server_kind == "uvicorn":
             return Server(module, port, self.env, self.workdir / f"{name}.log").start()
         # Another ASGI server serving the same app ("granian (chat)" in logs).
-        return Server(f"{self.server_kind} ({app})", port, self.env,
-                      self.workdir / f"{name}.log",
-                      argv=command(self.server_kind, app, port)).start()
+        return Server(
+            f"{self.server_kind} ({app})",
+            port,
+            self.env,
+            self.workdir / f"{name}.log",
+            argv=command(self.server_kind, app, port),
+        ).start()
 
     def prepare(self) -> None:
         plan = self.plan
-        users = max(plan.s1.rooms * plan.s1.members, plan.s2.rooms * plan.s2.members,
-                    plan.connections)
+        users = max(
+            plan.s1.rooms * plan.s1.members,
+            plan.s2.rooms * plan.s2.members,
+            plan.connections,
+        )
         started = time.monotonic()
         manage(self.env, "migrate", "--noinput", "-v", "0")
         names = [f"bench{i}" for i in range(users)]
         for i in range(0, users, 1000):
-            self.tokens += manage(self.env, "chat_token", "--create", *names[i:i + 1000]).split()
-        print(f"set-up: migrated, {users} users with tokens in "
-              f"{time.monotonic() - started:.1f}s", file=sys.stderr)
+            self.tokens += manage(
+                self.env, "chat_token", "--create", *names[i : i + 1000]
+            ).split()
+        print(
+            f"set-up: migrated, {users} users with tokens in "
+            f"{time.monotonic() - started:.1f}s",
+            file=sys.stderr,
+        )
 
     # --- fan-out scenarios ---
 
-    async def fanout(self, label: str, app: str, shape: Shape, bases: list[str],
-                     prefix: str) -> list[Row]:
+    async def fanout(
+        self, label: str, app: str, shape: Shape, bases: list[str], prefix: str
+    ) -> list[Row]:
         """Saturate, then post at half that rate; two rows."""
         plan = self.plan
         stats = Stats()
-        rooms = [f"{prefix}-r{r}" for r in range(shape.rooms) for _ in range(shape.members)]
+        rooms = [
+            f"{prefix}-r{r}" for r in range(shape.rooms) for _ in range(shape.members)
+        ]
         # Members of a room alternate over the servers (S3: split over both).
         urls = [bases[i % len(bases)] for i in range(len(rooms))]
         conns: list[Conn] = []
         for base in set(urls):
             picked = [i for i, u in enumerate(urls) if u == base]
-            conns += await open_many(base, [rooms[i] for i in picked],
-                                     [self.tokens[i] for i in picked], stats)
+            conns += await open_many(
+                base,
+                [rooms[i] for i in picked],
+                [self.tokens[i] for i in picked],
+                stats,
+            )
         # The first socket of each room on the first server publishes.
         publishers: list[Publisher] = []
         seen: set[str] = set()
@@ -186,7 +211,11 @@ class Run:
         for p in publishers:
             p.start_saturating()
         await asyncio.sleep(plan.warmup)
-        d0, s0, t0 = stats.deliveries, sum(p.sent for p in publishers), time.perf_counter()
+        d0, s0, t0 = (
+            stats.deliveries,
+            sum(p.sent for p in publishers),
+            time.perf_counter(),
+        )
         stats.recording = True
         await asyncio.sleep(plan.seconds)
         stats.recording = False
@@ -194,45 +223,59 @@ class Run:
         d1, s1 = stats.deliveries, sum(p.sent for p in publishers)
         for p in publishers:
             p.stop()
-        saturated = Row(label, app, deliveries_per_s=(d1 - d0) / elapsed,
-                        posts_per_s=(s1 - s0) / elapsed,
-                        p50_ms=_percentile(stats.latencies_ns, 0.5),
-                        p99_ms=_percentile(stats.latencies_ns, 0.99))
+        saturated = Row(
+            label,
+            app,
+            deliveries_per_s=(d1 - d0) / elapsed,
+            posts_per_s=(s1 - s0) / elapsed,
+            p50_ms=_percentile(stats.latencies_ns, 0.5),
+            p99_ms=_percentile(stats.latencies_ns, 0.99),
+        )
         await self._drain(publishers, conns)
         if redis_before is not None:
             posts = sum(p.sent for p in publishers)
             saturated.redis_cmds_per_post = (
-                (_redis_calls(self.redis_url) - redis_before) / max(posts, 1)
-            )
+                _redis_calls(self.redis_url) - redis_before
+            ) / max(posts, 1)
 
         # Phase 2: half the posts/s reached, on a schedule.
         stats.latencies_ns = []
         rate = max(1.0, saturated.posts_per_s / 2)
-        sender = asyncio.create_task(run_at_rate(publishers, rate, plan.warmup + plan.seconds))
+        sender = asyncio.create_task(
+            run_at_rate(publishers, rate, plan.warmup + plan.seconds)
+        )
         await asyncio.sleep(plan.warmup)
         d0, t0 = stats.deliveries, time.perf_counter()
         stats.recording = True
         await sender
         stats.recording = False
-        half = Row(f"{label} @½ rate", app,
-                   deliveries_per_s=(stats.deliveries - d0) / (time.perf_counter() - t0),
-                   posts_per_s=rate,
-                   p50_ms=_percentile(stats.latencies_ns, 0.5),
-                   p99_ms=_percentile(stats.latencies_ns, 0.99))
+        half = Row(
+            f"{label} @½ rate",
+            app,
+            deliveries_per_s=(stats.deliveries - d0) / (time.perf_counter() - t0),
+            posts_per_s=rate,
+            p50_ms=_percentile(stats.latencies_ns, 0.5),
+            p99_ms=_percentile(stats.latencies_ns, 0.99),
+        )
         stats.latencies_ns = []
         await self._drain(publishers, conns)
 
         loss = self._loss(stats, publishers, conns)
         for row in (saturated, half):
-            row.loss, row.duplicates, row.errors = loss, stats.duplicates, dict(stats.errors)
+            row.loss, row.duplicates, row.errors = (
+                loss,
+                stats.duplicates,
+                dict(stats.errors),
+            )
             if stats.closes:
                 row.note = f"closed: {stats.closes}"
         for conn in conns:
             conn.close()
         return [saturated, half]
 
-    async def _drain(self, publishers: list[Publisher], conns: list[Conn],
-                     timeout: float = 15.0) -> None:
+    async def _drain(
+        self, publishers: list[Publisher], conns: list[Conn], timeout: float = 15.0
+    ) -> None:
         """Wait until every post came back and every socket reached its room's
         newest seq (or the timeout: what is missing then is loss)."""
         deadline = time.monotonic() + timeout
@@ -251,7 +294,9 @@ class Run:
             newest[c.room] = max(newest.get(c.room, 0), c.last_seq)
         return newest
 
-    def _loss(self, stats: Stats, publishers: list[Publisher], conns: list[Conn]) -> int:
+    def _loss(
+        self, stats: Stats, publishers: list[Publisher], conns: list[Conn]
+    ) -> int:
         newest = self._newest(conns)
         tail = sum(newest[c.room] - c.last_seq for c in conns)
         unanswered = sum(p.in_flight for p in publishers)
@@ -269,15 +314,21 @@ class Run:
         await asyncio.sleep(0.5)
         baseline = server.rss_kib()
         started = time.perf_counter()
-        conns = await open_many(server.ws, [rooms[i % len(rooms)] for i in range(n)],
-                                self.tokens[:n], stats)
+        conns = await open_many(
+            server.ws, [rooms[i % len(rooms)] for i in range(n)], self.tokens[:n], stats
+        )
         took = time.perf_counter() - started
         await asyncio.sleep(2.0)  # presence updates settle; the sockets are idle
         per_conn = (server.rss_kib() - baseline) / n
         for c in conns:
             c.close()
-        return Row("connect", app, connect_s=took, rss_kib_per_conn=per_conn,
-                   note=f"{n} sockets, {n / took:.0f}/s")
+        return Row(
+            "connect",
+            app,
+            connect_s=took,
+            rss_kib_per_conn=per_conn,
+            note=f"{n} sockets, {n / took:.0f}/s",
+        )
 
     # --- the whole run ---
 
@@ -300,11 +351,17 @@ class Run:
                 server = self.server(app, f"{app}-fanout")
                 try:
                     if "s1" in self.only:
-                        self.rows += await self._attempt("S1", app, self.fanout(
-                            "S1", app, plan.s1, [server.ws], "s1"))
+                        self.rows += await self._attempt(
+                            "S1",
+                            app,
+                            self.fanout("S1", app, plan.s1, [server.ws], "s1"),
+                        )
                     if "s2" in self.only:
-                        self.rows += await self._attempt("S2", app, self.fanout(
-                            "S2", app, plan.s2, [server.ws], "s2"))
+                        self.rows += await self._attempt(
+                            "S2",
+                            app,
+                            self.fanout("S2", app, plan.s2, [server.ws], "s2"),
+                        )
                 finally:
                     server.stop()
             if "connect" in self.only:
@@ -312,7 +369,8 @@ class Run:
                 try:
                     rooms = s2_rooms[: plan.connect_rooms]
                     self.rows += await self._attempt(
-                        "connect", app, self.connect(app, server, rooms))
+                        "connect", app, self.connect(app, server, rooms)
+                    )
                 finally:
                     server.stop()
         if "s3" in self.only and "chat" in self.apps:
@@ -322,10 +380,15 @@ class Run:
                 servers = [self.server("chat", f"chat-s3-{i}") for i in range(2)]
                 try:
                     bases = [s.ws for s in servers]
-                    for label, shape, prefix in (("S3 (S1)", plan.s1, "s3a"),
-                                                 ("S3 (S2)", plan.s2, "s3b")):
-                        rows = await self._attempt(label, "chat", self.fanout(
-                            label, "chat", shape, bases, prefix))
+                    for label, shape, prefix in (
+                        ("S3 (S1)", plan.s1, "s3a"),
+                        ("S3 (S2)", plan.s2, "s3b"),
+                    ):
+                        rows = await self._attempt(
+                            label,
+                            "chat",
+                            self.fanout(label, "chat", shape, bases, prefix),
+                        )
                         self.rows += rows[:1]
                 finally:
                     for s in servers:
@@ -338,7 +401,11 @@ class Run:
             ref = reference.get(row.scenario.split(" (")[-1].rstrip(")"))
             if row.app != "chat" or ref is None:
                 continue
-            if row.deliveries_per_s and ref.deliveries_per_s and "½" not in row.scenario:
+            if (
+                row.deliveries_per_s
+                and ref.deliveries_per_s
+                and "½" not in row.scenario
+            ):
                 row.ratio = row.deliveries_per_s / ref.deliveries_per_s
             elif row.connect_s and ref.connect_s:
                 row.ratio = ref.connect_s / row.connect_s
@@ -353,19 +420,43 @@ def _fmt(value, spec: str) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = ("scenario", "app", "deliv/s", "posts/s", "p50 ms", "p99 ms", "loss", "dups",
-            "connect s", "KiB/conn", "redis/post", "vs ref", "note")
+    head = (
+        "scenario",
+        "app",
+        "deliv/s",
+        "posts/s",
+        "p50 ms",
+        "p99 ms",
+        "loss",
+        "dups",
+        "connect s",
+        "KiB/conn",
+        "redis/post",
+        "vs ref",
+        "note",
+    )
     lines = [head]
     for r in rows:
         errors = ", ".join(f"{k}:{v}" for k, v in r.errors.items())
-        lines.append((
-            r.scenario, r.app, _fmt(r.deliveries_per_s, ",.0f"), _fmt(r.posts_per_s, ",.0f"),
-            _fmt(r.p50_ms, ".1f"), _fmt(r.p99_ms, ".1f"),
-            str(r.loss), str(r.duplicates), _fmt(r.connect_s, ".2f"),
-            _fmt(r.rss_kib_per_conn, ".1f"), _fmt(r.redis_cmds_per_post, ".1f"),
-            "—" if r.ratio is None else f"{r.ratio:.0%}",
-            "; ".join(x for x in (r.note, f"errors {errors}" if errors else "") if x),
-        ))
+        lines.append(
+            (
+                r.scenario,
+                r.app,
+                _fmt(r.deliveries_per_s, ",.0f"),
+                _fmt(r.posts_per_s, ",.0f"),
+                _fmt(r.p50_ms, ".1f"),
+                _fmt(r.p99_ms, ".1f"),
+                str(r.loss),
+                str(r.duplicates),
+                _fmt(r.connect_s, ".2f"),
+                _fmt(r.rss_kib_per_conn, ".1f"),
+                _fmt(r.redis_cmds_per_post, ".1f"),
+                "—" if r.ratio is None else f"{r.ratio:.0%}",
+                "; ".join(
+                    x for x in (r.note, f"errors {errors}" if errors else "") if x
+                ),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = []
     for n, line in enumerate(lines):
@@ -376,19 +467,35 @@ def table(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny scenarios (smoke test)")
-    parser.add_argument("--only", default="s1,s2,s3,connect",
-                        help="comma-separated scenarios: s1,s2,s3,connect")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny scenarios (smoke test)"
+    )
+    parser.add_argument(
+        "--only",
+        default="s1,s2,s3,connect",
+        help="comma-separated scenarios: s1,s2,s3,connect",
+    )
     parser.add_argument("--apps", default="reference,chat", help="reference,chat")
-    parser.add_argument("--server", choices=SERVERS, default="uvicorn",
-                        help="the ASGI server serving both apps (default: uvicorn, "
-                             "through config.serve and bench.reference)")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="uvicorn",
+        help="the ASGI server serving both apps (default: uvicorn, "
+        "through config.serve and bench.reference)",
+    )
     parser.add_argument("--seconds", type=float, help="measured seconds per phase")
-    parser.add_argument("--connections", type=int, help="sockets in the connect scenario")
+    parser.add_argument(
+        "--connections", type=int, help="sockets in the connect scenario"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, DB)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work dir (logs, DB)"
+    )
     args = parser.parse_args(argv)
 
     plan = QUICK if args.quick else FULL
@@ -404,8 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
-    run = Run(plan, workdir, set(args.only.split(",")), set(args.apps.split(",")),
-              args.server)
+    run = Run(
+        plan, workdir, set(args.only.split(",")), set(args.apps.split(",")), args.server
+    )
     try:
         run.prepare()
         uvloop.run(run.scenarios())
@@ -415,10 +523,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"work dir: {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\nmachine: {os.cpu_count()} CPUs, {_cpu_model()}; "
-          f"database {run.env['DATABASE_URL'].split(':')[0]}, "
-          f"layer {'Redis pub/sub' if run.redis_url else 'in-memory'}"
-          + (f"; server {server_version(args.server)}" if args.server != "uvicorn" else ""))
+    print(
+        f"\nmachine: {os.cpu_count()} CPUs, {_cpu_model()}; "
+        f"database {run.env['DATABASE_URL'].split(':')[0]}, "
+        f"layer {'Redis pub/sub' if run.redis_url else 'in-memory'}"
+        + (
+            f"; server {server_version(args.server)}"
+            if args.server != "uvicorn"
+            else ""
+        )
+    )
     print(table(run.rows))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in run.rows], indent=1))

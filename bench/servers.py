@@ -64,26 +64,61 @@ def command(server: str, app: str, port: int) -> list[str]:
     if server == "daphne":
         # Twisted's asyncio reactor on the standard loop (daphne has no uvloop
         # option); verbosity 0 = no access log.
-        return [sys.executable, "-m", "daphne",
-                "-e", f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}",
-                "-v", "0", "--websocket-max-message-size", str(MAX_FRAME),
-                "--websocket-max-frame-size", str(MAX_FRAME),
-                *(["--proxy-headers"] if app == "chat" else []), target]
+        return [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-e",
+            f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}",
+            "-v",
+            "0",
+            "--websocket-max-message-size",
+            str(MAX_FRAME),
+            "--websocket-max-frame-size",
+            str(MAX_FRAME),
+            *(["--proxy-headers"] if app == "chat" else []),
+            target,
+        ]
     if server == "hypercorn":
         # bench/hypercorn.toml: uvloop worker in this process (workers = 0),
         # websocket_max_message_size, log level; no access log by default.
-        return [sys.executable, "-m", "hypercorn", "-c", str(ROOT / "bench" / "hypercorn.toml"),
-                "-b", f"127.0.0.1:{port}", target]
+        return [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "-c",
+            str(ROOT / "bench" / "hypercorn.toml"),
+            "-b",
+            f"127.0.0.1:{port}",
+            target,
+        ]
     if server == "granian":
         # asginl = ASGI without lifespan (uvicorn's lifespan="off"). Granian
         # has no WebSocket message-size option (the app's own check closes
         # 1009); its access log is off by default. (Its --backpressure, which
         # defaults to backlog/workers, does not cap open WebSockets: 2,300
         # were opened with the default.)
-        return [sys.executable, "-m", "granian", "--interface", "asginl",
-                "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
-                "--backlog", str(BACKLOG), target]
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--backlog",
+            str(BACKLOG),
+            target,
+        ]
     raise ValueError(f"unknown server {server!r}; one of {', '.join(SERVERS)}")
 
 
@@ -99,8 +134,14 @@ class Server:
     It runs `python -m <module> --port <port>`, or `argv` when given (another
     ASGI server's command line, from `command()`)."""
 
-    def __init__(self, module: str, port: int, env: dict, log_path: Path,
-                 argv: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        module: str,
+        port: int,
+        env: dict,
+        log_path: Path,
+        argv: list[str] | None = None,
+    ) -> None:
         self.module = module
         self.port = port
         self.env = env
@@ -119,11 +160,18 @@ class Server:
     def start(self, timeout: float = 30.0) -> "Server":
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                self.argv or [sys.executable, "-m", self.module, "--port", str(self.port)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                self.argv
+                or [sys.executable, "-m", self.module, "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        print(f"started {self.module} pid={self.proc.pid} port={self.port}", file=sys.stderr)
+        print(
+            f"started {self.module} pid={self.proc.pid} port={self.port}",
+            file=sys.stderr,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -156,8 +204,12 @@ class Server:
 
 def manage(env: dict, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args[:3])}: {result.stderr[-2000:]}")

@@ -7,8 +7,8 @@ Nothing here touches the channel layer: callers publish with
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .events import iso_ts, message_frame, tombstone
@@ -70,7 +70,9 @@ _NEXT_SEQ_SQL = (
 )
 
 
-def store_post(room_name: str, user, text: str, client_id: str | None) -> tuple[dict, bool]:
+def store_post(
+    room_name: str, user, text: str, client_id: str | None
+) -> tuple[dict, bool]:
     """Store a post; return (its message frame, whether it is new).
 
     Precondition: no transaction is open (durable atomic): the post is
@@ -91,9 +93,16 @@ def store_post(room_name: str, user, text: str, client_id: str | None) -> tuple[
                 (seq,) = cursor.fetchone()
             locked = Room.objects.values_list("locked", flat=True).get(pk=room.pk)
             if locked:
-                raise PostRefused("forbidden", f"Room {room_name!r} is locked: read only.")
+                raise PostRefused(
+                    "forbidden", f"Room {room_name!r} is locked: read only."
+                )
             Message.objects.create(
-                room=room, seq=seq, user=user, text=text, client_id=client_id, created_at=now
+                room=room,
+                seq=seq,
+                user=user,
+                text=text,
+                client_id=client_id,
+                created_at=now,
             )
     except IntegrityError:
         # Another process stored the same client_id first; the rollback gave
@@ -201,7 +210,9 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
             for name, indexes in sorted(by_room.items()):
                 found = _next_seqs(cursor, name, len(indexes), stored_now)
                 if found is None:
-                    refusal = PostRefused("forbidden", f"Room {name!r} is locked: read only.")
+                    refusal = PostRefused(
+                        "forbidden", f"Room {name!r} is locked: read only."
+                    )
                     for i in indexes:
                         results[i] = refusal
                     continue
@@ -209,10 +220,16 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                 for i in indexes:
                     seq += 1
                     req = requests[i]
-                    rows.append((room_id, seq, req.user.pk, req.text, req.client_id, stored_now))
-                    frames[i] = message_frame(seq=seq, room=name,
-                                              username=req.user.get_username(),
-                                              text=req.text, ts=ts)
+                    rows.append(
+                        (room_id, seq, req.user.pk, req.text, req.client_id, stored_now)
+                    )
+                    frames[i] = message_frame(
+                        seq=seq,
+                        room=name,
+                        username=req.user.get_username(),
+                        text=req.text,
+                        ts=ts,
+                    )
             if rows:
                 cursor.executemany(_insert_messages_sql(), rows)
     for i, frame in frames.items():
@@ -230,7 +247,9 @@ def _next_seqs(cursor, name: str, count: int, now) -> tuple[int, int] | None:
     return found
 
 
-def _latest(room: Room, limit: int, before: int | None = None) -> tuple[list[dict], bool]:
+def _latest(
+    room: Room, limit: int, before: int | None = None
+) -> tuple[list[dict], bool]:
     queryset = Message.objects.filter(room=room)
     if before is not None:
         queryset = queryset.filter(seq__lt=before)
@@ -263,15 +282,21 @@ def connect_snapshot(room_name: str, since: int | None) -> Snapshot:
     if messages:
         last_seq = max(last_seq, messages[-1]["seq"])
     complete = not has_more and since is None
-    return Snapshot(last_seq, messages, complete=complete, has_more=has_more, latest=True)
+    return Snapshot(
+        last_seq, messages, complete=complete, has_more=has_more, latest=True
+    )
 
 
-def history_page(room_name: str, before: int | None, limit: int) -> tuple[list[dict], bool]:
+def history_page(
+    room_name: str, before: int | None, limit: int
+) -> tuple[list[dict], bool]:
     """Messages with seq < before (all, when None), the newest `limit`, oldest first."""
     return _latest(get_room(room_name), limit, before)
 
 
-def messages_after(room_name: str, after: int, upto: int | None, limit: int) -> list[dict]:
+def messages_after(
+    room_name: str, after: int, upto: int | None, limit: int
+) -> list[dict]:
     """Messages with after < seq <= upto (no upper bound when None), oldest first."""
     queryset = Message.objects.filter(room__name=room_name, seq__gt=after)
     if upto is not None:

@@ -121,7 +121,9 @@ def _found(queryset, field: str, values: set, chunk: int = 1000) -> set:
     found: set = set()
     for start in range(0, len(values), chunk):
         batch = values[start : start + chunk]
-        found.update(queryset.filter(**{f"{field}__in": batch}).values_list(field, flat=True))
+        found.update(
+            queryset.filter(**{f"{field}__in": batch}).values_list(field, flat=True)
+        )
     return found
 
 
@@ -136,7 +138,10 @@ class _SessionUnlessBearer:
         self.session_app = session_app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "websocket" and _header(scope, b"authorization") is not None:
+        if (
+            scope["type"] == "websocket"
+            and _header(scope, b"authorization") is not None
+        ):
             return await self.token_app(scope, receive, send)
         return await self.session_app(scope, receive, send)
 

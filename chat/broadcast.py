@@ -84,8 +84,8 @@ class RoomHub:
     def __init__(self, layer) -> None:
         self.layer = layer
         self.channel: str | None = None
-        self.rooms: dict[str, set["ChatConsumer"]] = {}
-        self.users: dict[int, set["ChatConsumer"]] = {}
+        self.rooms: dict[str, set[ChatConsumer]] = {}
+        self.users: dict[int, set[ChatConsumer]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
         self.pages: dict[str, RecentPage] = {}  # each room's newest messages
         self.deletions = 0  # deletion events seen (see seed_page)

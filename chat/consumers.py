@@ -15,10 +15,10 @@ import logging
 from collections import deque
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -42,7 +42,9 @@ log = logging.getLogger("chat.consumers")
 
 # A read, so off the one database thread that stores posts (a burst of
 # connects no longer queues behind it, nor it behind them).
-connect_snapshot = database_sync_to_async(actions.connect_snapshot, thread_sensitive=False)
+connect_snapshot = database_sync_to_async(
+    actions.connect_snapshot, thread_sensitive=False
+)
 history_page = database_sync_to_async(actions.history_page)
 messages_after = database_sync_to_async(actions.messages_after)
 
@@ -52,7 +54,9 @@ _conn_ids = itertools.count(1)
 
 def parse_since(query_string: bytes) -> int | None:
     """`since` from the query string: None when absent, ValueError when bad."""
-    values = parse_qs(query_string.decode("latin-1"), keep_blank_values=True).get("since")
+    values = parse_qs(query_string.decode("latin-1"), keep_blank_values=True).get(
+        "since"
+    )
     if not values:
         return None
     since = int(values[-1])
@@ -161,7 +165,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.push_frame(
             events.hello_frame(
-                room=room, username=self.username, online=online, last_seq=snapshot.last_seq
+                room=room,
+                username=self.username,
+                online=online,
+                last_seq=snapshot.last_seq,
             )
         )
         self.push(snapshot.history_text())
@@ -202,7 +209,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._joined = False
         await self.hub.leave(self)
         try:
-            went_offline = await get_state().leave(self.room, self.username, self.conn_id)
+            went_offline = await get_state().leave(
+                self.room, self.username, self.conn_id
+            )
             if went_offline:
                 await publish_presence(self.room)
         except Exception as exc:
@@ -234,7 +243,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if text_data is None:
-            self.refuse(ErrorCode.BAD_FRAME, "Binary frames are not accepted; send JSON as text.")
+            self.refuse(
+                ErrorCode.BAD_FRAME,
+                "Binary frames are not accepted; send JSON as text.",
+            )
             return
         limit = settings.CHAT_MAX_FRAME_BYTES
         if len(text_data) > limit or (
@@ -338,7 +350,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.refuse(exc.code, exc.detail, now=True)
             return
         if frame.client_id is not None:
-            self.push_frame(events.ack_frame(client_id=frame.client_id, seq=message["seq"]))
+            self.push_frame(
+                events.ack_frame(client_id=frame.client_id, seq=message["seq"])
+            )
         await posting.finish(message, created)
 
     async def _typing(self) -> None:
@@ -350,7 +364,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         messages, has_more = await history_page(self.room, frame.before, frame.limit)
         self._reply(
-            events.history_frame(messages=messages, complete=not has_more, has_more=has_more)
+            events.history_frame(
+                messages=messages, complete=not has_more, has_more=has_more
+            )
         )
 
     def refuse(self, code: str, detail: str, now: bool = False) -> None:
@@ -415,7 +431,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 while self.last_seq + 1 in self._ahead:
                     self.last_seq += 1
                     self.push(self._ahead.pop(self.last_seq))
-                self._ahead = {s: t for s, t in self._ahead.items() if s > self.last_seq}
+                self._ahead = {
+                    s: t for s, t in self._ahead.items() if s > self.last_seq
+                }
                 if len(rows) == limit:
                     self._catch_up_requested = True
                 elif self._ahead and not rows:
@@ -426,7 +444,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     await self.close(code=1011)
                     return
         except Exception as exc:
-            log.warning("gap fill in %s failed (%s); closing for resume", self.room, exc)
+            log.warning(
+                "gap fill in %s failed (%s); closing for resume", self.room, exc
+            )
             await self.close(code=1011)
         finally:
             self._filling = False
@@ -450,7 +470,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             while self._outbox:
                 # Straight to the server's send: AsyncWebsocketConsumer.send
                 # only wraps the same event, three coroutines deep, per frame.
-                await self.base_send({"type": "websocket.send", "text": self._outbox.popleft()})
+                await self.base_send(
+                    {"type": "websocket.send", "text": self._outbox.popleft()}
+                )
         except Exception as exc:  # the connection went away under us
             log.debug("send failed in %s (%s)", self.room, exc)
             self._outbox.clear()

@@ -39,7 +39,9 @@ class LocalChannelLayer(InMemoryChannelLayer):
     def _queue(self, channel: str) -> asyncio.Queue:
         queue = self.channels.get(channel)
         if queue is None:
-            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+            queue = self.channels[channel] = asyncio.Queue(
+                maxsize=self.get_capacity(channel)
+            )
         return queue
 
     async def send(self, channel: str, message: dict) -> None:
@@ -71,4 +73,6 @@ class LocalChannelLayer(InMemoryChannelLayer):
                 await self.send(channel, message)
             except ChannelFull:
                 # Like the parent, drop; the hub fills gaps from the database.
-                log.warning("channel %s is full; dropped a %s event", channel, message["type"])
+                log.warning(
+                    "channel %s is full; dropped a %s event", channel, message["type"]
+                )

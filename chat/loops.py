@@ -15,7 +15,7 @@ T = TypeVar("T")
 def per_loop(factory: Callable[[], T]) -> Callable[[], T]:
     """A getter that returns the running loop's object, made by `factory`
     on first use."""
-    made: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T]" = (
+    made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = (
         weakref.WeakKeyDictionary()
     )
 

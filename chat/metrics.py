@@ -22,8 +22,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client import multiprocess
 
 OPEN_SOCKETS = Gauge(
     "chat_open_sockets",

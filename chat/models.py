@@ -44,7 +44,9 @@ class Message(models.Model):
     class Meta:
         ordering = ["room", "seq"]
         constraints = [
-            models.UniqueConstraint(fields=["room", "seq"], name="chat_message_room_seq"),
+            models.UniqueConstraint(
+                fields=["room", "seq"], name="chat_message_room_seq"
+            ),
             # A post is stored at most once per (user, client_id): enforced by
             # the database, not only checked, so two processes racing on a
             # retried post cannot both store it.

@@ -55,9 +55,11 @@ class Snapshot:
     def history_text(self) -> str:
         if self.text is not None:
             return self.text
-        return events.encode(events.history_frame(
-            messages=self.messages, complete=self.complete, has_more=self.has_more
-        ))
+        return events.encode(
+            events.history_frame(
+                messages=self.messages, complete=self.complete, has_more=self.has_more
+            )
+        )
 
 
 class RecentPage:
@@ -115,8 +117,13 @@ class RecentPage:
         if since is None and self._latest is not None:
             return self._latest
         complete = not self.has_more and since is None
-        latest = Snapshot(self.last_seq, list(frames), complete=complete,
-                          has_more=self.has_more, latest=True)
+        latest = Snapshot(
+            self.last_seq,
+            list(frames),
+            complete=complete,
+            has_more=self.has_more,
+            latest=True,
+        )
         if since is None:
             latest = self._latest = replace(latest, text=latest.history_text())
         return latest

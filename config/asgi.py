@@ -13,11 +13,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat.auth import ChatAuthMiddlewareStack  # noqa: E402
 from chat.routing import router  # noqa: E402
-from django.conf import settings  # noqa: E402
-
 from config.logqueue import write_logs_from_a_thread  # noqa: E402
 
 application = ProtocolTypeRouter(

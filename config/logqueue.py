@@ -17,11 +17,15 @@ import queue
 def write_logs_from_a_thread() -> None:
     """Move the root logger's handlers behind one queue and listener thread."""
     root = logging.getLogger()
-    handlers = [h for h in root.handlers if not isinstance(h, logging.handlers.QueueHandler)]
+    handlers = [
+        h for h in root.handlers if not isinstance(h, logging.handlers.QueueHandler)
+    ]
     if not handlers:
         return
     records: queue.SimpleQueue = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    listener = logging.handlers.QueueListener(
+        records, *handlers, respect_handler_level=True
+    )
     for handler in handlers:
         root.removeHandler(handler)
     root.addHandler(logging.handlers.QueueHandler(records))

@@ -21,7 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument(
-        "--workers", type=int, default=int(os.environ.get("WORKERS", "1")), help="processes"
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS", "1")),
+        help="processes",
     )
     parser.add_argument(
         "--reload", action="store_true", help="restart on code changes (development)"
@@ -60,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         # itself, before they are buffered whole.
         ws_max_size=settings.CHAT_MAX_FRAME_BYTES,
         proxy_headers=True,
-        log_level=os.environ.get("UVICORN_LOG_LEVEL", "info" if args.reload else "warning"),
+        log_level=os.environ.get(
+            "UVICORN_LOG_LEVEL", "info" if args.reload else "warning"
+        ),
         lifespan="off",
     )
     return 0

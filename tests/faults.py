@@ -39,14 +39,26 @@ class RedisServer:
 
     def start(self) -> "RedisServer":
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=open(self.log_path, "ab"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                with socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=0.5
+                ) as s:
                     s.sendall(b"PING\r\n")
                     if s.recv(16).startswith(b"+PONG"):
                         return self
@@ -166,12 +178,20 @@ class Tally:
 
     def report(self, name: str) -> str:
         figures = {
-            "posts_acked": self.posts_acked, "posts_stored": self.posts_stored,
-            "members": self.members, "deliveries_expected": self.deliveries_expected,
-            "deliveries_seen": self.deliveries_seen, "live": self.live,
-            "on_resume": self.resumed, "lost": self.lost, "duplicates": self.duplicates,
-            "gaps": self.gaps, "reconnects": self.reconnects, "retries": self.retries,
-            "errors_unavailable": self.refused, **self.extra,
+            "posts_acked": self.posts_acked,
+            "posts_stored": self.posts_stored,
+            "members": self.members,
+            "deliveries_expected": self.deliveries_expected,
+            "deliveries_seen": self.deliveries_seen,
+            "live": self.live,
+            "on_resume": self.resumed,
+            "lost": self.lost,
+            "duplicates": self.duplicates,
+            "gaps": self.gaps,
+            "reconnects": self.reconnects,
+            "retries": self.retries,
+            "errors_unavailable": self.refused,
+            **self.extra,
         }
         return f"[{name}] " + " ".join(f"{k}={v}" for k, v in figures.items())
 
@@ -183,8 +203,15 @@ class Disconnected(Exception):
 class Member:
     """One user's socket in a room that survives the failures under test."""
 
-    def __init__(self, name: str, token: str, room: str, servers: list[ServerProcess],
-                 tally: Tally, first: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        token: str,
+        room: str,
+        servers: list[ServerProcess],
+        tally: Tally,
+        first: int = 0,
+    ) -> None:
         self.name, self.token, self.room = name, token, room
         self.servers, self.tally, self.index = servers, tally, first
         self.last_seq = 0
@@ -210,8 +237,7 @@ class Member:
                 client = await ChatClient.connect(
                     server.ws, self.room, self.token, since=self.last_seq, timeout=5
                 )
-            except (OSError, asyncio.TimeoutError, TimeoutError,
-                    websockets.exceptions.WebSocketException):
+            except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
                 self.index += 1  # that one is down: try the next process
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.5)
@@ -240,7 +266,9 @@ class Member:
                 kind = frame["type"]
                 if kind == "message":
                     self._record(frame, resumed=False)
-                elif kind in ("ack", "error") and frame.get("client_id") in self.waiting:
+                elif (
+                    kind in ("ack", "error") and frame.get("client_id") in self.waiting
+                ):
                     self.waiting.pop(frame["client_id"]).set_result(frame)
                 elif kind == "error":
                     for future in self.waiting.values():  # errors carry no client_id
@@ -288,8 +316,7 @@ class Member:
             try:
                 await self.client.post(text, client_id)
                 frame = await asyncio.wait_for(future, 5)
-            except (Disconnected, asyncio.TimeoutError, TimeoutError,
-                    websockets.exceptions.ConnectionClosed):
+            except (Disconnected, TimeoutError, websockets.exceptions.ConnectionClosed):
                 self.waiting.pop(client_id, None)
                 self.tally.retries += 1
                 # Yield to the reader, which notices the close and reconnects
@@ -323,10 +350,14 @@ async def caught_up(members: list[Member], last_seq: int, timeout: float = 15) -
         await asyncio.sleep(0.05)  # polling client-side counters, no frame to await
 
 
-def stored_posts(database_url: str, room: str) -> tuple[int, list[tuple[int, str, str]]]:
+def stored_posts(
+    database_url: str, room: str
+) -> tuple[int, list[tuple[int, str, str]]]:
     """(room.last_seq, [(seq, client_id, text)...]) straight from the database."""
     with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT last_seq FROM chat_room WHERE name = %s", [room]).fetchone()
+        row = conn.execute(
+            "SELECT last_seq FROM chat_room WHERE name = %s", [room]
+        ).fetchone()
         rows = conn.execute(
             "SELECT m.seq, m.client_id, m.text FROM chat_message m "
             "JOIN chat_room r ON r.id = m.room_id WHERE r.name = %s ORDER BY m.seq",
@@ -335,7 +366,9 @@ def stored_posts(database_url: str, room: str) -> tuple[int, list[tuple[int, str
     return (row[0] if row else 0), rows
 
 
-def settle(tally: Tally, members: list[Member], database_url: str, room: str) -> list[str]:
+def settle(
+    tally: Tally, members: list[Member], database_url: str, room: str
+) -> list[str]:
     """Fill the tally from the members and the database; the problems found."""
     last_seq, rows = stored_posts(database_url, room)
     acked = {cid: seq for m in members for cid, seq in m.acked.items()}
@@ -347,7 +380,9 @@ def settle(tally: Tally, members: list[Member], database_url: str, room: str) ->
         sum(1 for seq, _cid, text in rows if m.seen.get(seq) == text) for m in members
     )
     problems = []
-    if [seq for seq, _, _ in rows] != list(range(1, len(rows) + 1)) or last_seq != len(rows):
+    if [seq for seq, _, _ in rows] != list(range(1, len(rows) + 1)) or last_seq != len(
+        rows
+    ):
         problems.append(f"seqs not 1..{len(rows)} (room last_seq {last_seq})")
     by_cid = {cid: seq for seq, cid, _ in rows}
     if len(by_cid) != len(rows):

@@ -61,9 +61,13 @@ async def run_layer(layer: str, posts: int, members: int, tmp: Path) -> dict:
         for client in clients:
             await client.close()
         return {
-            "layer": layer, "posts": total, "seconds": elapsed,
-            "posts_per_s": total / elapsed, "deliveries_per_s": delivered / elapsed,
-            "redis_per_post": sum(calls.values()) / total, "calls": calls,
+            "layer": layer,
+            "posts": total,
+            "seconds": elapsed,
+            "posts_per_s": total / elapsed,
+            "deliveries_per_s": delivered / elapsed,
+            "redis_per_post": sum(calls.values()) / total,
+            "calls": calls,
         }
     finally:
         d.stop()
@@ -79,15 +83,21 @@ def main() -> None:
     rows = []
     for layer in ("pubsub", "core"):
         with tempfile.TemporaryDirectory() as tmp:
-            rows.append(asyncio.run(run_layer(layer, args.posts, args.members, Path(tmp))))
+            rows.append(
+                asyncio.run(run_layer(layer, args.posts, args.members, Path(tmp)))
+            )
     print(f"\n{args.members} members on 2 processes, 4 posters, {args.posts} posts\n")
     print("| layer | posts/s | deliveries/s | Redis commands per post | commands |")
     print("| --- | ---: | ---: | ---: | --- |")
     for row in rows:
-        top = ", ".join(f"{k} {v / row['posts']:.2f}" for k, v in
-                        sorted(row["calls"].items(), key=lambda kv: -kv[1])[:6])
-        print(f"| {row['layer']} | {row['posts_per_s']:.0f} | {row['deliveries_per_s']:.0f} "
-              f"| {row['redis_per_post']:.2f} | {top} |")
+        top = ", ".join(
+            f"{k} {v / row['posts']:.2f}"
+            for k, v in sorted(row["calls"].items(), key=lambda kv: -kv[1])[:6]
+        )
+        print(
+            f"| {row['layer']} | {row['posts_per_s']:.0f} | {row['deliveries_per_s']:.0f} "
+            f"| {row['redis_per_post']:.2f} | {top} |"
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,11 @@ class ServerProcess:
     "daphne" is what `make run` serves (manage.py runserver uses Daphne)."""
 
     def __init__(
-        self, env: dict, log_path: Path, workers: int = 1, port: int | None = None,
+        self,
+        env: dict,
+        log_path: Path,
+        workers: int = 1,
+        port: int | None = None,
         kind: str = "uvicorn",
     ):
         self.env = env
@@ -51,14 +55,32 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         log = open(self.log_path, "ab")
         if self.kind == "daphne":
-            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
-                       str(self.port), "config.asgi:application"]
+            command = [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "config.asgi:application",
+            ]
         else:
-            command = [sys.executable, "-m", "config.serve", "--port", str(self.port),
-                       "--workers", str(self.workers)]
+            command = [
+                sys.executable,
+                "-m",
+                "config.serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ]
         self.proc = subprocess.Popen(
             command,
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its workers die with it (killpg)
         )
         self.wait_ready(timeout)
@@ -68,7 +90,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited ({self.proc.returncode}): {self.log()}")
+                raise RuntimeError(
+                    f"server exited ({self.proc.returncode}): {self.log()}"
+                )
             try:
                 # /healthz: answered in every settings module (production
                 # redirects the pages to HTTPS, not the probes).
@@ -102,7 +126,9 @@ class ServerProcess:
 
 
 class Deployment:
-    def __init__(self, tmp_path: Path, database_url: str, redis_url: str = "", **settings):
+    def __init__(
+        self, tmp_path: Path, database_url: str, redis_url: str = "", **settings
+    ):
         self.tmp_path = tmp_path
         self.env = {
             **os.environ,
@@ -124,8 +150,12 @@ class Deployment:
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-            capture_output=True, text=True, timeout=120,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)}: {result.stderr}")
@@ -135,13 +165,21 @@ class Deployment:
         return self.manage("chat_token", "--create", *usernames).split()
 
     def server(
-        self, workers: int = 1, kind: str = "uvicorn", port: int | None = None, **settings
+        self,
+        workers: int = 1,
+        kind: str = "uvicorn",
+        port: int | None = None,
+        **settings,
     ) -> ServerProcess:
         """Start a server process; `port` reuses a stopped one's (a restart)."""
         env = {**self.env, **{key: str(value) for key, value in settings.items()}}
         n = len(self.servers)
         server = ServerProcess(
-            env, self.tmp_path / f"server-{n}.log", workers=workers, kind=kind, port=port
+            env,
+            self.tmp_path / f"server-{n}.log",
+            workers=workers,
+            kind=kind,
+            port=port,
         )
         self.servers.append(server)
         return server.start()

@@ -14,16 +14,36 @@ def test_bench_quick_run_loses_and_duplicates_nothing(tmp_path):
     half rate) and connect end with zero loss, zero duplicates, zero errors."""
     out = tmp_path / "rows.json"
     # The embedded defaults (fresh SQLite, in-memory layer), whatever CI exports.
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--apps", "chat",
-         "--only", "s1,s2,connect", "--json", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--apps",
+            "chat",
+            "--only",
+            "s1,s2,connect",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads(out.read_text())
     assert {r["scenario"] for r in rows} == {
-        "S1", "S1 @½ rate", "S2", "S2 @½ rate", "connect"
+        "S1",
+        "S1 @½ rate",
+        "S2",
+        "S2 @½ rate",
+        "connect",
     }
     for row in rows:
         assert (row["loss"], row["duplicates"], row["errors"]) == (0, 0, {}), row

@@ -31,7 +31,9 @@ async def test_hello_comes_first_while_the_room_is_busy(deployment):
         firsts = []
         try:
             for _ in range(10):
-                async with websockets.connect(url, additional_headers=auth(joiner_token)) as ws:
+                async with websockets.connect(
+                    url, additional_headers=auth(joiner_token)
+                ) as ws:
                     frames = [json.loads(await ws.recv()) for _ in range(2)]
                     firsts.append([f["type"] for f in frames])
         finally:

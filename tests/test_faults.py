@@ -15,14 +15,24 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from .faults import Member, RedisServer, TcpProxy, Tally, caught_up, settle, stored_posts
+from .faults import (
+    Member,
+    RedisServer,
+    Tally,
+    TcpProxy,
+    caught_up,
+    settle,
+    stored_posts,
+)
 from .wsclient import ChatClient
 
 # Each fault test is bounded (~30 s of work); a hang fails it, never the run.
 pytestmark = pytest.mark.timeout(90)
 
 FAST = dict(
-    CHAT_RECONCILE_INTERVAL=1, CHAT_PRESENCE_HEARTBEAT=0.5, CHAT_PRESENCE_TTL=3,
+    CHAT_RECONCILE_INTERVAL=1,
+    CHAT_PRESENCE_HEARTBEAT=0.5,
+    CHAT_PRESENCE_TTL=3,
 )
 
 
@@ -45,8 +55,9 @@ async def traffic(members: list[Member], posts: int, pace: float) -> None:
     await asyncio.gather(*(one(m) for m in members))
 
 
-async def finish(name: str, tally: Tally, members: list[Member], database_url: str,
-                 room: str) -> str:
+async def finish(
+    name: str, tally: Tally, members: list[Member], database_url: str, room: str
+) -> str:
     last_seq, _ = stored_posts(database_url, room)
     try:
         await caught_up(members, last_seq)
@@ -186,7 +197,9 @@ async def test_database_unreachable_for_seconds(scaled_deployment, tmp_path):
         tally.extra["db_outage_s"] = round(time.monotonic() - cut_at, 1)
         _, rows = stored_posts(direct, room)
         stored_cids = {cid for _, cid, _ in rows}
-        assert not stored_cids & {cid for _, cid in refused}, "a refused post was stored"
+        assert not stored_cids & {cid for _, cid in refused}, (
+            "a refused post was stored"
+        )
         for member, cid in refused:  # the client's retry, as the error says
             await member.post(cid, cid)
         await asyncio.wait_for(load, 30)

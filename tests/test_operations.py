@@ -8,7 +8,7 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from .servers import Deployment, fresh_postgres_database, free_port
+from .servers import Deployment, free_port, fresh_postgres_database
 from .services import postgres_url, redis_url
 from .wsclient import ChatClient
 

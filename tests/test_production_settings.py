@@ -60,7 +60,7 @@ def test_production_server_behind_a_tls_proxy(tmp_path):
             assert httpx.get(f"{server.http}{probe}").status_code == 200, probe
         plain = httpx.get(f"{server.http}/chat/")
         assert plain.status_code == 301
-        assert plain.headers["location"] == "https://127.0.0.1:%d/chat/" % server.port
+        assert plain.headers["location"] == f"https://127.0.0.1:{server.port}/chat/"
         proxied = {"X-Forwarded-Proto": "https"}
         page = httpx.get(f"{server.http}/chat/", headers=proxied)
         assert page.status_code == 200

@@ -33,15 +33,22 @@ async def test_refusals_are_http_403_before_accept(server_and_tokens):
     _, server, (alice, *_) = server_and_tokens
     auth = {"Authorization": f"Bearer {alice}"}
     cases = {
-        "caf%C3%A9": auth, "x" * 65: auth, "..": auth, "": auth,
+        "caf%C3%A9": auth,
+        "x" * 65: auth,
+        "..": auth,
+        "": auth,
         "lobby?since=x": auth,
     }
     for room, headers in cases.items():
-        assert await handshake_status(f"{server.ws}/ws/chat/{room}/", headers) == 403, room
+        assert await handshake_status(f"{server.ws}/ws/chat/{room}/", headers) == 403, (
+            room
+        )
     lobby = f"{server.ws}/ws/chat/lobby/"
     assert await handshake_status(lobby, {}) == 403
     assert await handshake_status(lobby, {"Authorization": "Bearer wrong"}) == 403
-    assert await handshake_status(lobby, {**auth, "Origin": "https://evil.example"}) == 403
+    assert (
+        await handshake_status(lobby, {**auth, "Origin": "https://evil.example"}) == 403
+    )
     assert await handshake_status(lobby, auth) == 101
 
 
@@ -52,15 +59,25 @@ async def test_browser_session_needs_same_site_origin(server_and_tokens):
     async with httpx.AsyncClient(base_url=server.http) as http:
         page = await http.get("/accounts/signup/")
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
-        reply = await http.post("/accounts/signup/", data={
-            "csrfmiddlewaretoken": csrf, "username": "erin",
-            "password1": "a-long-pass-phrase-42", "password2": "a-long-pass-phrase-42",
-        })
+        reply = await http.post(
+            "/accounts/signup/",
+            data={
+                "csrfmiddlewaretoken": csrf,
+                "username": "erin",
+                "password1": "a-long-pass-phrase-42",
+                "password2": "a-long-pass-phrase-42",
+            },
+        )
         assert reply.status_code == 302
         cookie = f"sessionid={http.cookies['sessionid']}"
     lobby = f"{server.ws}/ws/chat/lobby/"
     assert await handshake_status(lobby, {"Cookie": cookie}) == 403
-    assert await handshake_status(lobby, {"Cookie": cookie, "Origin": "https://evil.example"}) == 403
+    assert (
+        await handshake_status(
+            lobby, {"Cookie": cookie, "Origin": "https://evil.example"}
+        )
+        == 403
+    )
     client = await ChatClient.connect(
         server.ws, "lobby", headers={"Cookie": cookie, "Origin": server.http}
     )
@@ -77,7 +94,8 @@ async def test_seed_tutorial_client_reads_posts_unchanged(server_and_tokens):
     await a.send({"message": "hi"})
     data = await b.next("message")
     assert data["username"] + ": " + data["message"] == "alice: hi"
-    await a.close(); await b.close()
+    await a.close()
+    await b.close()
 
 
 async def test_resume_while_others_post_sees_every_seq_once_in_order(server_and_tokens):
@@ -130,8 +148,12 @@ async def test_revoked_token_closes_4403_on_the_real_server(server_and_tokens):
     d, _, (alice, *_) = server_and_tokens
     server = d.server(kind=d.servers[0].kind, CHAT_RECONCILE_INTERVAL=1)
     client = await ChatClient.connect(server.ws, "lobby", alice)
-    d.manage("shell", "-c", "from accounts.models import ApiToken; "
-             "[t.delete() for t in ApiToken.objects.filter(user__username='alice')]")
+    d.manage(
+        "shell",
+        "-c",
+        "from accounts.models import ApiToken; "
+        "[t.delete() for t in ApiToken.objects.filter(user__username='alice')]",
+    )
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await client.next("message", timeout=15)
     assert closed.value.rcvd.code == 4403

@@ -30,9 +30,14 @@ def pair(tmp_path_factory):
     redis = redis_url()
     url, drop = fresh_postgres_database(base)
     d = Deployment(
-        tmp_path_factory.mktemp("pair"), url, redis_url=redis,
-        CHAT_RATE_LIMIT_PER_SECOND=10, CHAT_RATE_LIMIT_BURST=30,
-        CHAT_RECONCILE_INTERVAL=1, CHAT_PRESENCE_HEARTBEAT=1, CHAT_PRESENCE_TTL=3,
+        tmp_path_factory.mktemp("pair"),
+        url,
+        redis_url=redis,
+        CHAT_RATE_LIMIT_PER_SECOND=10,
+        CHAT_RATE_LIMIT_BURST=30,
+        CHAT_RECONCILE_INTERVAL=1,
+        CHAT_PRESENCE_HEARTBEAT=1,
+        CHAT_PRESENCE_TTL=3,
     )
     d.database_url = url
     d.token = dict(zip(USERS, d.tokens(*USERS)))
@@ -56,10 +61,15 @@ def signed_up_cookie(web: httpx.Client) -> str:
     """Sign a new user up through the page; the session's Cookie header."""
     username, password = f"web{secrets.token_hex(3)}", "a-long-pass-phrase-42"
     web.get("/accounts/signup/")
-    reply = web.post("/accounts/signup/", data={
-        "username": username, "password1": password, "password2": password,
-        "csrfmiddlewaretoken": web.cookies["csrftoken"],
-    })
+    reply = web.post(
+        "/accounts/signup/",
+        data={
+            "username": username,
+            "password1": password,
+            "password2": password,
+            "csrfmiddlewaretoken": web.cookies["csrftoken"],
+        },
+    )
     assert reply.status_code == 302, reply.text[:500]
     return "; ".join(f"{k}={v}" for k, v in web.cookies.items())
 
@@ -169,7 +179,9 @@ async def test_rate_limit_is_per_user_across_processes(pair):
     they reach: 60 posts split over both are not all accepted."""
     p1, p2 = pair.servers
     room = "rate"
-    sockets = [await ChatClient.connect(s.ws, room, pair.token["u10"]) for s in (p1, p2)]
+    sockets = [
+        await ChatClient.connect(s.ws, room, pair.token["u10"]) for s in (p1, p2)
+    ]
     started = time.monotonic()
 
     async def burst(client: ChatClient, side: int) -> list[str]:
@@ -181,11 +193,15 @@ async def test_rate_limit_is_per_user_across_processes(pair):
             replies.append(frame["type"] if frame["type"] == "ack" else frame["code"])
         return replies
 
-    replies = sum(await asyncio.gather(*(burst(c, i) for i, c in enumerate(sockets))), [])
+    replies = sum(
+        await asyncio.gather(*(burst(c, i) for i, c in enumerate(sockets))), []
+    )
     elapsed = time.monotonic() - started
     accepted = replies.count("ack")
-    print(f"\n[rate] accepted={accepted} refused={replies.count('rate_limited')} "
-          f"in {elapsed:.2f}s")
+    print(
+        f"\n[rate] accepted={accepted} refused={replies.count('rate_limited')} "
+        f"in {elapsed:.2f}s"
+    )
     assert set(replies) <= {"ack", "rate_limited"}
     assert accepted <= 30 + 10 * elapsed + 1, (accepted, elapsed)
     assert replies.count("rate_limited") >= 60 - (30 + 10 * elapsed + 1)
@@ -198,10 +214,13 @@ async def test_deactivation_closes_the_users_sockets_on_every_process(pair):
     on both servers with 4403 within seconds; others stay open."""
     p1, p2 = pair.servers
     room = "deactivate"
-    victims = [await ChatClient.connect(s.ws, room, pair.token["u11"]) for s in (p1, p2)]
+    victims = [
+        await ChatClient.connect(s.ws, room, pair.token["u11"]) for s in (p1, p2)
+    ]
     bystander = await ChatClient.connect(p1.ws, room, pair.token["u12"])
     pair.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from django.contrib.auth.models import User\n"
         "u = User.objects.get(username='u11'); u.is_active = False; u.save()",
     )
@@ -217,9 +236,12 @@ async def test_deactivation_without_a_signal_still_closes_sockets(pair):
     the layer dropped) still closes the user's sockets on both processes
     with 4403, at the next reconcile (1 s here, 5 s by default)."""
     p1, p2 = pair.servers
-    victims = [await ChatClient.connect(s.ws, "bulk", pair.token["u13"]) for s in (p1, p2)]
+    victims = [
+        await ChatClient.connect(s.ws, "bulk", pair.token["u13"]) for s in (p1, p2)
+    ]
     pair.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from django.contrib.auth.models import User\n"
         "User.objects.filter(username='u13').update(is_active=False)",
     )
@@ -255,11 +277,14 @@ async def test_a_session_deleted_without_a_signal_still_closes_its_sockets(pair)
         cookie = signed_up_cookie(web)
         session_key = web.cookies["sessionid"]
     sockets = [
-        await ChatClient.connect(s.ws, "sessions", headers={"Cookie": cookie, "Origin": s.http})
+        await ChatClient.connect(
+            s.ws, "sessions", headers={"Cookie": cookie, "Origin": s.http}
+        )
         for s in (p1, p2)
     ]
     pair.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from django.contrib.sessions.models import Session\n"
         f"Session.objects.filter(session_key='{session_key}').delete()",
     )
@@ -315,4 +340,3 @@ async def test_sockets_outlive_the_layers_group_expiry(scaled_deployment):
     print(f"\n[expiry] {sent} posts over 5s, group members now {len(members)}")
     assert len(members) == 1  # the refreshing process only
     await reader.close(), await poster.close()
-

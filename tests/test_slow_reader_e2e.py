@@ -6,7 +6,9 @@ import socket
 from .wsclient import ChatClient
 
 
-async def test_a_reader_that_stops_reading_is_closed_and_others_get_everything(deployment):
+async def test_a_reader_that_stops_reading_is_closed_and_others_get_everything(
+    deployment,
+):
     """A client that stops reading (TCP back-pressure) is closed with 4008 once
     CHAT_OUTBOX_MAX frames wait for it; a normal member meanwhile receives every
     post, so one slow reader never slows the room."""
@@ -21,7 +23,9 @@ async def test_a_reader_that_stops_reading_is_closed_and_others_get_everything(d
     stalled.sendall(
         b"GET /ws/chat/lobby/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        b"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer " + slow.encode() + b"\r\n\r\n"
+        b"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer "
+        + slow.encode()
+        + b"\r\n\r\n"
     )
     assert stalled.recv(12) == b"HTTP/1.1 101"
     a = await ChatClient.connect(server.ws, "lobby", alice)
@@ -52,4 +56,5 @@ async def test_a_reader_that_stops_reading_is_closed_and_others_get_everything(d
         presence = await b.next("presence", timeout=20)
     assert "event=close room=lobby user=slow reason=too_slow" in server.log()
     stalled.close()
-    await a.close(); await b.close()
+    await a.close()
+    await b.close()

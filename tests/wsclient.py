@@ -15,10 +15,17 @@ class ChatClient:
 
     @classmethod
     async def connect(
-        cls, base: str, room: str, token: str | None = None, since: int | None = None,
-        headers: dict | None = None, timeout: float = 10.0,
+        cls,
+        base: str,
+        room: str,
+        token: str | None = None,
+        since: int | None = None,
+        headers: dict | None = None,
+        timeout: float = 10.0,
     ) -> "ChatClient":
-        url = f"{base}/ws/chat/{room}/" + (f"?since={since}" if since is not None else "")
+        url = f"{base}/ws/chat/{room}/" + (
+            f"?since={since}" if since is not None else ""
+        )
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
@@ -57,7 +64,9 @@ class ChatClient:
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimeoutError(f"no {kind!r} frame in {timeout}s; kept {self.pending}")
+                raise TimeoutError(
+                    f"no {kind!r} frame in {timeout}s; kept {self.pending}"
+                )
             frame = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
             if frame["type"] == kind:
                 return frame
@@ -67,7 +76,7 @@ class ChatClient:
         """Assert that no frame of type `kind` arrives within `timeout`."""
         try:
             frame = await self.next(kind, timeout)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return
         raise AssertionError(f"unexpected {kind!r} frame: {frame}")
 

@@ -36,4 +36,6 @@ def test_sign_up_ignores_a_foreign_next(client, db):
 def test_room_page_sends_a_logged_out_visitor_to_log_in_and_back(client, db):
     """The room page needs a login and comes back after it."""
     reply = client.get("/chat/lobby/")
-    assert reply.status_code == 302 and reply.url == "/accounts/login/?next=/chat/lobby/"
+    assert (
+        reply.status_code == 302 and reply.url == "/accounts/login/?next=/chat/lobby/"
+    )

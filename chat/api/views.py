@@ -27,8 +27,8 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.models import ApiToken, user_for_token
 
 from .. import actions, metrics
-from ..logfmt import log_event
 from ..events import iso_ts
+from ..logfmt import log_event
 from ..models import Room
 from ..posting import post_message
 from ..protocol import ErrorCode, FrameError, parse_post

@@ -19,7 +19,9 @@ STATE_BACKENDS = {
 
 
 class SharedState(Protocol):
-    async def join(self, room: str, username: str, conn_id: str) -> tuple[bool, list[str]]:
+    async def join(
+        self, room: str, username: str, conn_id: str
+    ) -> tuple[bool, list[str]]:
         """Count a socket in the room: (whether `username` came online, the
         usernames online now, as `online` gives them)."""
 

@@ -13,7 +13,9 @@ class MemoryState:
         self._buckets: dict[int, tuple[float, float]] = {}  # user -> (tokens, at)
         self._typing: dict[tuple[int, str], float] = {}
 
-    async def join(self, room: str, username: str, conn_id: str) -> tuple[bool, list[str]]:
+    async def join(
+        self, room: str, username: str, conn_id: str
+    ) -> tuple[bool, list[str]]:
         conns = self._rooms[room].setdefault(username, set())
         conns.add(conn_id)
         return len(conns) == 1, sorted(self._rooms[room])

@@ -63,7 +63,9 @@ end
 # ARGV: field, username, ttl, hash expiry (ms), process id. Returns
 # {1 when the user came online, 1 when this process's heartbeat is missing,
 # the usernames online now (unsorted, each once)}: one round trip a connect.
-_JOIN_LUA = _LIVE_LUA + """
+_JOIN_LUA = (
+    _LIVE_LUA
+    + """
 local users = live_users(KEYS[1], KEYS[2], tonumber(ARGV[3]), ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -75,22 +77,29 @@ local names = {}
 for user in pairs(users) do names[#names + 1] = user end
 return {came, lost, names}
 """
+)
 
 # ARGV: field, username, ttl. Returns 1 when the user went offline.
-_LEAVE_LUA = _LIVE_LUA + """
+_LEAVE_LUA = (
+    _LIVE_LUA
+    + """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 local users = live_users(KEYS[1], KEYS[2], tonumber(ARGV[3]), ARGV[1])
 if users[ARGV[2]] then return 0 end
 return 1
 """
+)
 
 # ARGV: ttl. Returns the usernames (unsorted, each once).
-_ONLINE_LUA = _LIVE_LUA + """
+_ONLINE_LUA = (
+    _LIVE_LUA
+    + """
 local users = live_users(KEYS[1], KEYS[2], tonumber(ARGV[1]), '')
 local names = {}
 for user in pairs(users) do names[#names + 1] = user end
 return names
 """
+)
 
 # KEYS[1]: process set, KEYS[2..]: presence hashes this process has sockets
 # in. ARGV: process id, ttl, hash expiry (ms). Returns 1 when the process had
@@ -192,7 +201,9 @@ class RedisState:
 
     def _unavailable(self, what: str, exc: Exception) -> None:
         if not self._degraded:
-            log.warning("redis unavailable for %s (%s); using this process's state", what, exc)
+            log.warning(
+                "redis unavailable for %s (%s); using this process's state", what, exc
+            )
         self._degraded = True
 
     def _available(self) -> None:
@@ -202,14 +213,22 @@ class RedisState:
 
     # --- presence ---
 
-    async def join(self, room: str, username: str, conn_id: str) -> tuple[bool, list[str]]:
+    async def join(
+        self, room: str, username: str, conn_id: str
+    ) -> tuple[bool, list[str]]:
         await self._start_heartbeat()
         field = self._field(conn_id)
         self._local.setdefault(room, {})[field] = username
         try:
             came, lost, names = await self._join(
                 keys=[self._presence_key(room), self._procs_key],
-                args=[field, username, self._ttl, self._hash_expiry_ms, self.process_id],
+                args=[
+                    field,
+                    username,
+                    self._ttl,
+                    self._hash_expiry_ms,
+                    self.process_id,
+                ],
             )
         except RedisError as exc:
             self._unavailable("presence", exc)
@@ -263,7 +282,9 @@ class RedisState:
                 results = await pipe.execute()
         except RedisError as exc:
             self._unavailable("presence", exc)
-            return {room: len(set(self._local.get(room, {}).values())) for room in rooms}
+            return {
+                room: len(set(self._local.get(room, {}).values())) for room in rooms
+            }
         return {room: len(names) for room, names in zip(rooms, results)}
 
     # --- heartbeat: how other processes know this one is alive ---
@@ -332,7 +353,10 @@ class RedisState:
         try:
             taken = await self._take_token(
                 keys=[f"{self.prefix}:rate:{user_id}"],
-                args=[settings.CHAT_RATE_LIMIT_PER_SECOND, settings.CHAT_RATE_LIMIT_BURST],
+                args=[
+                    settings.CHAT_RATE_LIMIT_PER_SECOND,
+                    settings.CHAT_RATE_LIMIT_BURST,
+                ],
             )
         except RedisError as exc:
             self._unavailable("rate limit", exc)

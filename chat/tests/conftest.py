@@ -45,11 +45,15 @@ async def connect():
 
     opened = []
 
-    async def open_(user, room: str = "lobby", query: str = "", headers=None, accept=True):
+    async def open_(
+        user, room: str = "lobby", query: str = "", headers=None, accept=True
+    ):
         path = f"/ws/chat/{room}/" + (f"?{query}" if query else "")
-        hdrs = headers if headers is not None else [
-            (b"authorization", f"Bearer {user.token}".encode())
-        ]
+        hdrs = (
+            headers
+            if headers is not None
+            else [(b"authorization", f"Bearer {user.token}".encode())]
+        )
         comm = WebsocketCommunicator(application, path, headers=hdrs)
         connected, code = await comm.connect()
         opened.append(comm)

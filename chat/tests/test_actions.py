@@ -45,7 +45,8 @@ def test_concurrent_posts_get_gap_free_unique_seqs(users):
 
     def post_many(i: int) -> list[int]:
         return [
-            actions.store_post("race", users[i], f"{i}-{n}", None)[0]["seq"] for n in range(15)
+            actions.store_post("race", users[i], f"{i}-{n}", None)[0]["seq"]
+            for n in range(15)
         ]
 
     results = run_in_threads(4, post_many)
@@ -53,7 +54,10 @@ def test_concurrent_posts_get_gap_free_unique_seqs(users):
     seqs = sorted(seq for r in results for seq in r)
     assert seqs == list(range(1, 61))
     assert Room.objects.get(name="race").last_seq == 60
-    assert sorted(Message.objects.filter(room__name="race").values_list("seq", flat=True)) == seqs
+    assert (
+        sorted(Message.objects.filter(room__name="race").values_list("seq", flat=True))
+        == seqs
+    )
 
 
 def test_rooms_number_independently(users):
@@ -80,13 +84,17 @@ def test_client_id_uniqueness_is_a_database_constraint(users):
     """Even bypassing store_post, the database refuses a second (user, client_id)."""
     room = actions.get_room("c")
     now = timezone.now()
-    Message.objects.create(room=room, seq=1, user=users[0], text="a", client_id="k", created_at=now)
+    Message.objects.create(
+        room=room, seq=1, user=users[0], text="a", client_id="k", created_at=now
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         Message.objects.create(
             room=room, seq=2, user=users[0], text="b", client_id="k", created_at=now
         )
     # Another user may use the same client_id; posts without one never collide.
-    Message.objects.create(room=room, seq=3, user=users[1], text="c", client_id="k", created_at=now)
+    Message.objects.create(
+        room=room, seq=3, user=users[1], text="c", client_id="k", created_at=now
+    )
     Message.objects.create(room=room, seq=4, user=users[0], text="d", created_at=now)
     Message.objects.create(room=room, seq=5, user=users[0], text="e", created_at=now)
 
@@ -106,7 +114,9 @@ def test_resume_snapshot_is_complete_up_to_resume_max(users, settings):
         actions.store_post("r", users[0], str(n), None)
     snap = actions.connect_snapshot("r", 3)
     assert ([m["seq"] for m in snap.messages], snap.complete, snap.last_seq) == (
-        [4, 5, 6, 7, 8], True, 8,
+        [4, 5, 6, 7, 8],
+        True,
+        8,
     )
     snap = actions.connect_snapshot("r", 2)  # 6 behind > 5
     assert ([m["seq"] for m in snap.messages], snap.complete) == ([7, 8], False)

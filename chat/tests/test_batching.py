@@ -15,16 +15,22 @@ store_posts = database_sync_to_async(actions.store_posts)
 async def test_batch_numbers_each_room_in_request_order(make_user):
     """Posts of one batch to two rooms get consecutive seqs per room, in order."""
     alice = await make_user("alice")
-    results = await store_posts([
-        PostRequest("a", alice, "a1", None),
-        PostRequest("b", alice, "b1", None),
-        PostRequest("a", alice, "a2", None),
-    ])
+    results = await store_posts(
+        [
+            PostRequest("a", alice, "a1", None),
+            PostRequest("b", alice, "b1", None),
+            PostRequest("a", alice, "a2", None),
+        ]
+    )
     assert [(m["room"], m["seq"], m["message"], new) for m, new in results] == [
-        ("a", 1, "a1", True), ("b", 1, "b1", True), ("a", 2, "a2", True)
+        ("a", 1, "a1", True),
+        ("b", 1, "b1", True),
+        ("a", 2, "a2", True),
     ]
     stored = await database_sync_to_async(
-        lambda: list(Message.objects.order_by("room__name", "seq").values_list("text", "seq"))
+        lambda: list(
+            Message.objects.order_by("room__name", "seq").values_list("text", "seq")
+        )
     )()
     assert stored == [("a1", 1), ("a2", 2), ("b1", 1)]
 
@@ -33,9 +39,9 @@ async def test_locked_room_refused_without_taking_a_seq(make_user):
     """A locked room's posts in a batch are refused and take no seq; others are stored."""
     alice = await make_user("alice")
     await database_sync_to_async(lambda: Room.objects.create(name="ro", locked=True))()
-    results = await store_posts([
-        PostRequest("ro", alice, "no", None), PostRequest("open", alice, "yes", None)
-    ])
+    results = await store_posts(
+        [PostRequest("ro", alice, "no", None), PostRequest("open", alice, "yes", None)]
+    )
     assert isinstance(results[0], PostRefused) and results[0].code == "forbidden"
     assert results[1][0]["seq"] == 1
     room = await database_sync_to_async(Room.objects.get)(name="ro")
@@ -46,9 +52,9 @@ async def test_locked_room_refused_without_taking_a_seq(make_user):
 async def test_client_id_stored_once_in_and_across_batches(make_user):
     """A client_id repeated in a batch, or already stored, is stored once with one seq."""
     alice = await make_user("alice")
-    first = await store_posts([
-        PostRequest("a", alice, "hi", "c-1"), PostRequest("a", alice, "hi", "c-1")
-    ])
+    first = await store_posts(
+        [PostRequest("a", alice, "hi", "c-1"), PostRequest("a", alice, "hi", "c-1")]
+    )
     assert [(m["seq"], new) for m, new in first] == [(1, True), (1, False)]
     again = await store_posts([PostRequest("a", alice, "hi", "c-1")])
     assert [(m["seq"], new) for m, new in again] == [(1, False)]

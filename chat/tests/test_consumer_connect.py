@@ -94,7 +94,9 @@ async def test_session_cookie_with_allowed_origin_is_accepted(make_user, connect
 
 
 @pytest.mark.parametrize("origin", [None, b"https://evil.example", b"null"])
-async def test_session_cookie_without_matching_origin_is_refused(make_user, connect, origin):
+async def test_session_cookie_without_matching_origin_is_refused(
+    make_user, connect, origin
+):
     """Cross-site WebSocket hijacking: a cookie without an allowed Origin is refused."""
     alice = await make_user("alice")
     headers = [await session_cookie(alice)] + ([(b"origin", origin)] if origin else [])
@@ -119,7 +121,9 @@ async def test_malformed_since_is_refused(make_user, connect, query):
     assert not connected
 
 
-async def test_hello_is_first_and_names_room_user_online_and_last_seq(make_user, connect):
+async def test_hello_is_first_and_names_room_user_online_and_last_seq(
+    make_user, connect
+):
     """hello: room, username from the database, who is online, the room's last seq."""
     alice, bob = await make_user("alice"), await make_user("bob")
     a = await connect(alice)
@@ -127,18 +131,28 @@ async def test_hello_is_first_and_names_room_user_online_and_last_seq(make_user,
     await a.receive_json_from()  # its own message
     b = await connect(bob)
     assert b.hello == {
-        "type": "hello", "room": "lobby", "username": "bob",
-        "online": ["alice", "bob"], "last_seq": 1,
+        "type": "hello",
+        "room": "lobby",
+        "username": "bob",
+        "online": ["alice", "bob"],
+        "last_seq": 1,
     }
 
 
-async def test_history_on_connect_is_latest_page_oldest_first(make_user, connect, settings):
+async def test_history_on_connect_is_latest_page_oldest_first(
+    make_user, connect, settings
+):
     """Without since: the latest CHAT_HISTORY_ON_CONNECT messages, complete=false
     and has_more=true when older ones exist."""
     settings.CHAT_HISTORY_ON_CONNECT = 3
     alice = await make_user("alice")
     a = await connect(alice)
-    assert a.history == {"type": "history", "messages": [], "complete": True, "has_more": False}
+    assert a.history == {
+        "type": "history",
+        "messages": [],
+        "complete": True,
+        "has_more": False,
+    }
     for i in range(5):
         await a.send_json_to({"message": f"m{i}"})
         await a.receive_json_from()
@@ -146,4 +160,11 @@ async def test_history_on_connect_is_latest_page_oldest_first(make_user, connect
     assert [m["seq"] for m in b.history["messages"]] == [3, 4, 5]
     assert [m["message"] for m in b.history["messages"]] == ["m2", "m3", "m4"]
     assert (b.history["complete"], b.history["has_more"]) == (False, True)
-    assert set(b.history["messages"][0]) == {"type", "seq", "room", "username", "message", "ts"}
+    assert set(b.history["messages"][0]) == {
+        "type",
+        "seq",
+        "room",
+        "username",
+        "message",
+        "ts",
+    }

@@ -27,8 +27,14 @@ async def test_post_reaches_every_member_sender_included(make_user, connect):
     await a.send_json_to({"message": "  hi  "})
     for comm in (a, b):
         frame = await comm.receive_json_from()
-        assert {k: frame[k] for k in ("type", "seq", "room", "username", "message")} == {
-            "type": "message", "seq": 1, "room": "lobby", "username": "alice", "message": "hi",
+        assert {
+            k: frame[k] for k in ("type", "seq", "room", "username", "message")
+        } == {
+            "type": "message",
+            "seq": 1,
+            "room": "lobby",
+            "username": "alice",
+            "message": "hi",
         }
         assert frame["ts"].endswith("Z") and len(frame["ts"]) == 24
     assert await stored() == [(1, "hi")]
@@ -226,7 +232,10 @@ async def test_presence_counts_each_user_once_and_follows_leaves(make_user, conn
     alice, bob = await make_user("alice"), await make_user("bob")
     a = await connect(alice)
     b1 = await connect(bob)
-    assert await a.receive_json_from() == {"type": "presence", "online": ["alice", "bob"]}
+    assert await a.receive_json_from() == {
+        "type": "presence",
+        "online": ["alice", "bob"],
+    }
     b2 = await connect(bob)
     assert b2.hello["online"] == ["alice", "bob"]
     await nothing(a)  # bob's second tab changes nothing
@@ -236,7 +245,9 @@ async def test_presence_counts_each_user_once_and_follows_leaves(make_user, conn
     assert await a.receive_json_from() == {"type": "presence", "online": ["alice"]}
 
 
-async def test_presence_changes_close_together_come_as_one_frame(make_user, connect, settings):
+async def test_presence_changes_close_together_come_as_one_frame(
+    make_user, connect, settings
+):
     """Users joining within CHAT_PRESENCE_COALESCE reach the others as one
     presence frame with the newest list, not one frame per join."""
     settings.CHAT_PRESENCE_COALESCE = 0.5
@@ -245,7 +256,8 @@ async def test_presence_changes_close_together_come_as_one_frame(make_user, conn
     await connect(bob)
     await connect(carol)
     assert await a.receive_json_from() == {
-        "type": "presence", "online": ["alice", "bob", "carol"]
+        "type": "presence",
+        "online": ["alice", "bob", "carol"],
     }
     await nothing(a)
 
@@ -261,7 +273,10 @@ async def test_deactivated_user_sockets_close_4403(make_user, connect):
         alice.save()
 
     await database_sync_to_async(deactivate)()
-    assert await a.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await a.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": 4403,
+    }
     await b.send_json_to({"message": "bob stays"})
     frame = await b.receive_json_from()
     while frame["type"] != "message":
@@ -278,7 +293,10 @@ async def test_logout_closes_that_sessions_sockets_4403(make_user, connect):
     browser = await connect(alice, headers=[cookie, ORIGIN])
     bot = await connect(alice)
     await database_sync_to_async(client.post)("/accounts/logout/")
-    assert await browser.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await browser.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": 4403,
+    }
     await bot.send_json_to({"message": "bot still on"})
     assert (await bot.receive_json_from())["message"] == "bot still on"
 
@@ -288,7 +306,10 @@ async def test_deleted_token_closes_its_sockets_4403(make_user, connect):
     alice = await make_user("alice")
     a = await connect(alice)
     await database_sync_to_async(lambda: alice.api_tokens.all().delete())()
-    assert await a.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await a.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": 4403,
+    }
 
 
 async def test_replies_keep_the_order_of_the_frames(make_user, connect):

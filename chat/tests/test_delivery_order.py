@@ -22,7 +22,9 @@ async def test_out_of_order_events_are_delivered_in_seq_order(make_user, connect
     socket gets 1, 2, 3 — the gap is filled from the database."""
     alice, bob = await make_user("alice"), await make_user("bob")
     b = await connect(bob)
-    stored = [(await store_post("lobby", alice, t, None))[0] for t in ("one", "two", "three")]
+    stored = [
+        (await store_post("lobby", alice, t, None))[0] for t in ("one", "two", "three")
+    ]
     await publish_message(stored[2])
     assert await messages(b, 3) == [(1, "one"), (2, "two"), (3, "three")]
     await publish_message(stored[0])  # late duplicates are dropped
@@ -41,7 +43,9 @@ async def test_duplicate_events_are_delivered_once(make_user, connect):
     assert await a.receive_nothing(timeout=0.3)
 
 
-async def test_events_the_layer_dropped_arrive_by_reconcile(make_user, connect, settings):
+async def test_events_the_layer_dropped_arrive_by_reconcile(
+    make_user, connect, settings
+):
     """A message stored but never published (the layer lost it) still reaches
     every socket within CHAT_RECONCILE_INTERVAL, from the database."""
     settings.CHAT_RECONCILE_INTERVAL = 0.2

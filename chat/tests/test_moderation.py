@@ -178,4 +178,8 @@ async def test_a_deletion_while_a_socket_connects_follows_its_history(
     monkeypatch.setattr(hub, "recent_snapshot", snapshot_then_deletion)
     late = await connect(alice)
     assert [m["message"] for m in late.history["messages"]] == ["x"]
-    assert await late.receive_json_from() == {"type": "deleted", "room": "lobby", "seq": 1}
+    assert await late.receive_json_from() == {
+        "type": "deleted",
+        "room": "lobby",
+        "seq": 1,
+    }

@@ -12,12 +12,26 @@ from chat.recent import RecentPage
 
 
 def _post(user, n: int, room: str = "lobby") -> list[dict]:
-    results = actions.store_posts([PostRequest(room, user, f"m{i}", None) for i in range(n)])
+    results = actions.store_posts(
+        [PostRequest(room, user, f"m{i}", None) for i in range(n)]
+    )
     return [message for message, _ in results]
 
 
 def _sinces(last_seq: int) -> list:
-    return [None, 0, 1, last_seq - 3, last_seq - 1, last_seq, last_seq + 5, 7, 9, 10, 11]
+    return [
+        None,
+        0,
+        1,
+        last_seq - 3,
+        last_seq - 1,
+        last_seq,
+        last_seq + 5,
+        7,
+        9,
+        10,
+        11,
+    ]
 
 
 @pytest.mark.parametrize("resume_max", [6, 100])
@@ -39,14 +53,18 @@ def test_page_snapshot_equals_database_snapshot(
     if total:
         page.snapshot(None)
         deleted = max(1, total - 2)
-        Message.objects.filter(room__name="lobby", seq=deleted).update(deleted_at=timezone.now())
+        Message.objects.filter(room__name="lobby", seq=deleted).update(
+            deleted_at=timezone.now()
+        )
         assert page.delete(deleted)
     for since in _sinces(total):
         if since is not None and since < 0:
             continue
         from_page = page.snapshot(since)
         if from_page is None:  # the page cannot answer: the caller reads the database
-            assert since is not None and since < total - settings.CHAT_HISTORY_ON_CONNECT
+            assert (
+                since is not None and since < total - settings.CHAT_HISTORY_ON_CONNECT
+            )
             continue
         from_database = actions.connect_snapshot("lobby", since)
         assert from_page == from_database, since
@@ -74,7 +92,9 @@ def test_deleting_a_message_the_page_has_not_seen_is_refused(transactional_db):
     assert page.frames[0]["deleted"] is True and page.frames[0]["message"] == ""
 
 
-async def test_a_page_behind_what_the_process_has_seen_is_not_served(make_user, connect):
+async def test_a_page_behind_what_the_process_has_seen_is_not_served(
+    make_user, connect
+):
     """Once the hub knows of a newer seq than its page holds (the reconcile
     pass found it in the database), a connecting socket reads the database."""
     from channels.db import database_sync_to_async
@@ -84,7 +104,9 @@ async def test_a_page_behind_what_the_process_has_seen_is_not_served(make_user, 
     alice = await make_user("alice")
     first = await connect(alice)  # the hub now keeps lobby's page (empty)
     assert get_hub().pages["lobby"].last_seq == 0
-    await database_sync_to_async(actions.store_post)("lobby", alice, "never published", None)
+    await database_sync_to_async(actions.store_post)(
+        "lobby", alice, "never published", None
+    )
     second = await connect(alice)  # nothing says the page is behind yet
     assert second.history["messages"] == []
     get_hub().note_seq("lobby", 1)  # what the reconcile pass does

@@ -6,7 +6,9 @@ from chat import actions
 from chat.broadcast import get_hub
 
 
-async def test_reconcile_delivers_a_stored_but_unpublished_message(make_user, connect, settings):
+async def test_reconcile_delivers_a_stored_but_unpublished_message(
+    make_user, connect, settings
+):
     """A post committed but never published reaches the room's sockets at the
     next reconcile pass, once, in order."""
     settings.CHAT_RECONCILE_INTERVAL = 0.25
@@ -19,7 +21,9 @@ async def test_reconcile_delivers_a_stored_but_unpublished_message(make_user, co
     assert await comm.receive_nothing(timeout=0.3)
 
 
-def test_revoked_names_inactive_users_deleted_tokens_and_ended_sessions(transactional_db):
+def test_revoked_names_inactive_users_deleted_tokens_and_ended_sessions(
+    transactional_db,
+):
     """The reconcile sweep's question, asked in chunks of parameters: of these
     users, tokens and sessions, which are gone (a chunk of 2 here)."""
     from django.contrib.auth import get_user_model
@@ -39,7 +43,11 @@ def test_revoked_names_inactive_users_deleted_tokens_and_ended_sessions(transact
     User.objects.filter(pk__in=[users[1].pk, users[4].pk]).update(is_active=False)
     ApiToken.objects.filter(pk=tokens[2].pk).delete()
     SessionStore(session_key=sessions[0]).delete()
-    found = auth._found(User.objects.filter(is_active=True), "pk", {u.pk for u in users}, chunk=2)
+    found = auth._found(
+        User.objects.filter(is_active=True), "pk", {u.pk for u in users}, chunk=2
+    )
     assert found == {users[0].pk, users[2].pk, users[3].pk}
-    gone = auth.revoked({u.pk for u in users}, {t.pk for t in tokens}, set(sessions) | {"nope"})
+    gone = auth.revoked(
+        {u.pk for u in users}, {t.pk for t in tokens}, set(sessions) | {"nope"}
+    )
     assert gone == ({users[1].pk, users[4].pk}, {tokens[2].pk}, {sessions[0], "nope"})

@@ -34,6 +34,8 @@ class Command(BaseCommand):
                 user.full_clean(exclude=["password"])
                 user.save()
             if not user.is_active:
-                raise CommandError(f"User {username!r} is deactivated; no token issued.")
+                raise CommandError(
+                    f"User {username!r} is deactivated; no token issued."
+                )
             _, token = ApiToken.objects.issue(user)
             self.stdout.write(token)
