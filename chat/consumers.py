@@ -421,6 +421,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         limit = settings.CHAT_RESUME_MAX
         try:
             while (self._ahead or self._catch_up_requested) and not self._closed:
+                assert self.last_seq is not None  # set at hello, before any fill
                 upto = None if self._catch_up_requested else max(self._ahead)
                 self._catch_up_requested = False
                 rows = await messages_after(self.room, self.last_seq, upto, limit)

@@ -34,7 +34,7 @@ async def test_bot_answers_time(deployment):
             online = (await alice.next("presence", timeout=15))["online"]
         await alice.post("hello bot")
         await alice.post("!time")
-        answers = []
+        answers: list[dict] = []
         while len(answers) < 1:
             frame = await alice.next("message")
             if frame["username"] == "timebot":

@@ -24,7 +24,7 @@ def fresh_layer_and_state():
 def _create_user(username: str):
     user = get_user_model().objects.create_user(username, password="pw-12345-long")
     _, token = ApiToken.objects.issue(user)
-    user.token = token
+    user.token = token  # type: ignore[attr-defined]
     return user
 
 
