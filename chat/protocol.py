@@ -23,13 +23,47 @@ class ErrorCode(StrEnum):
     # Not the client's fault: storage was unreachable; nothing was stored, the
     # same post (same client_id) may be sent again.
     UNAVAILABLE = "unavailable"
+    NOT_FOUND = "not_found"  # no such room or message, or not visible to you
+    CONFLICT = "conflict"  # e.g. a room name that is taken
+    # HTTP only:
+    UNAUTHORIZED = "unauthorized"  # no credentials, or a wrong or revoked token
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+
+
+# The HTTP status of each code (the REST API answers {"code", "detail"}).
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.BAD_JSON: 400,
+    ErrorCode.BAD_FRAME: 400,
+    ErrorCode.UNKNOWN_TYPE: 400,
+    ErrorCode.EMPTY: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.TOO_LONG: 413,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+}
 
 
 class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009  # a frame over CHAT_MAX_FRAME_BYTES
     POLICY_VIOLATION = 1008  # rate limit exceeded long after the warnings
+    SERVER_ERROR = 1011  # the server could not serve this socket (storage down)
+    SERVICE_RESTART = 1012  # the server is restarting: reconnect with since
     TOO_SLOW = 4008  # the socket did not read its frames; reconnect with since
     REVOKED = 4403  # logged out, deactivated or token revoked
+
+
+def constants() -> dict:
+    """The codes for the page and clients (json_script `chat-protocol`, and
+    `x-constants` in /api/v1/protocol.json): {"error_codes": {"BAD_JSON":
+    "bad_json", ...}, "close_codes": {"REVOKED": 4403, ...}}."""
+    return {
+        "error_codes": {code.name: code.value for code in ErrorCode},
+        "close_codes": {code.name: code.value for code in CloseCode},
+    }
 
 
 class FrameError(Exception):
