@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from .events import iso_ts, message_frame, tombstone
 from .models import Message, Room
+from .protocol import ErrorCode
 from .recent import Snapshot
 
 _MESSAGE_FIELDS = ("seq", "user__username", "text", "created_at", "deleted_at")
@@ -97,7 +98,7 @@ def store_post(
             locked = Room.objects.values_list("locked", flat=True).get(pk=room.pk)
             if locked:
                 raise PostRefused(
-                    "forbidden", f"Room {room_name!r} is locked: read only."
+                    ErrorCode.FORBIDDEN, f"Room {room_name!r} is locked: read only."
                 )
             Message.objects.create(
                 room=room,
@@ -214,7 +215,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                 found = _next_seqs(cursor, name, len(indexes), stored_now)
                 if found is None:
                     refusal = PostRefused(
-                        "forbidden", f"Room {name!r} is locked: read only."
+                        ErrorCode.FORBIDDEN, f"Room {name!r} is locked: read only."
                     )
                     for i in indexes:
                         results[i] = refusal

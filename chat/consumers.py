@@ -161,7 +161,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             came_online, online = await state.join(room, self.username, self.conn_id)
         except Exception:
             log.exception("connect to %s failed", room)
-            await self.close(code=1011)
+            await self.close(code=CloseCode.SERVER_ERROR)
             return
         self.push_frame(
             events.hello_frame(
@@ -442,13 +442,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     # database cannot fill means this socket's view is broken:
                     # close it, and the client resumes with `since`.
                     log.error("unfillable gap in %s after %s", self.room, self.last_seq)
-                    await self.close(code=1011)
+                    await self.close(code=CloseCode.SERVER_ERROR)
                     return
         except Exception as exc:
             log.warning(
                 "gap fill in %s failed (%s); closing for resume", self.room, exc
             )
-            await self.close(code=1011)
+            await self.close(code=CloseCode.SERVER_ERROR)
         finally:
             self._filling = False
 
