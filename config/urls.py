@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from chat import health
@@ -11,7 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     # Before the API's include, which answers any other /api/ path.
-    path("api/v1/protocol.json", protocol_json, name="protocol-json"),
+    re_path(r"^api/v1/protocol\.json/?$", protocol_json, name="protocol-json"),
     path("api/", include("chat.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -51,6 +51,7 @@ def test_protocol_json_is_a_json_schema_of_every_frame():
     assert schema["x-close-codes"] == {c.name: c.value for c in CloseCode}
     assert schema["x-constants"] == constants()
     assert client.head("/api/v1/protocol.json").status_code == 200
+    assert client.get("/api/v1/protocol.json/").content == reply.content
     assert client.post("/api/v1/protocol.json").status_code == 405
 
 
