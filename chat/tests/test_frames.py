@@ -75,8 +75,10 @@ def test_every_frame_the_server_builds_is_valid():
         events.deleted_frame(room="lobby", seq=3),
         *(events.error_frame(code, "why") for code in ErrorCode),
     ]
+    whole = jsonschema.Draft202012Validator(protocol_schema())
     for frame in built:
         assert frame_errors(frame) == [], frame
+        assert whole.is_valid(frame), frame  # the document itself agrees
 
 
 @pytest.mark.parametrize(
