@@ -17,6 +17,7 @@ Everything is removed on `close()`, also after a failure: every process in
 the namespaces (`ip netns pids`), the namespaces, the wire, the veth.
 """
 
+import functools
 import os
 import random
 import secrets
@@ -230,14 +231,19 @@ class Network:
 
 class PostgresCluster:
     """A throwaway PostgreSQL cluster (initdb as `postgres`, trust auth)
-    listening on its host's address only."""
+    listening on its host's address only; without a network, on loopback
+    at `port` (the benchmark's loopback run, bench/multihost.py)."""
 
-    def __init__(self, network: Network, host: Host) -> None:
+    def __init__(
+        self, network: Network | None, host: Host | None, port: int = 5432
+    ) -> None:
         self.network, self.host = network, host
+        self.ip = host.ip if host else "127.0.0.1"
         self.datadir = tempfile.mkdtemp(prefix="mh-pg-")
         shutil.chown(self.datadir, "postgres", "postgres")
         self.proc: subprocess.Popen | None = None
-        self.url = f"postgres://postgres@{host.ip}:5432/postgres"
+        self.port = port
+        self.url = f"postgres://postgres@{self.ip}:{port}/postgres"
 
     def start(self) -> "PostgresCluster":
         bindir = postgres_bindir()
@@ -255,17 +261,24 @@ class PostgresCluster:
             "UTF8",
             "--no-sync",
         )
-        with open(f"{self.datadir}/pg_hba.conf", "a") as hba:
-            hba.write(f"host all all 10.231.{self.network.subnet}.0/24 trust\n")
-        self.proc = self.network.popen(
-            self.host,
+        if self.network:
+            with open(f"{self.datadir}/pg_hba.conf", "a") as hba:
+                hba.write(f"host all all 10.231.{self.network.subnet}.0/24 trust\n")
+        popen = (
+            functools.partial(self.network.popen, self.host)
+            if self.network
+            else functools.partial(subprocess.Popen, start_new_session=True)
+        )
+        self.proc = popen(
             [
                 *as_postgres,
                 str(bindir / "postgres"),
                 "-D",
                 self.datadir,
+                "-p",
+                str(self.port),
                 "-c",
-                f"listen_addresses={self.host.ip}",
+                f"listen_addresses={self.ip}",
                 "-c",
                 f"unix_socket_directories={self.datadir}",
                 "-c",
