@@ -31,8 +31,8 @@ class RedisServer:
     """`host` and `wrap` (a command prefix) run it in a network namespace
     (tests/netns.py)."""
 
-    def __init__(self, tmp_path, host: str = "127.0.0.1", wrap=()) -> None:
-        self.host, self.wrap = host, tuple(wrap)
+    def __init__(self, tmp_path, host: str = "127.0.0.1", wrap=(), args=()) -> None:
+        self.host, self.wrap, self.args = host, tuple(wrap), tuple(args)
         self.port = free_port()
         self.log_path = tmp_path / f"redis-{self.port}.log"
         self.proc: subprocess.Popen | None = None
@@ -57,6 +57,7 @@ class RedisServer:
                 # Reached from other namespaces' addresses too (tests/netns.py).
                 "--protected-mode",
                 "no",
+                *self.args,
             ],
             stdout=open(self.log_path, "ab"),
             stderr=subprocess.STDOUT,

@@ -29,9 +29,11 @@ writes its sockets back when its heartbeat finds its entry gone.
 import asyncio
 import logging
 import uuid
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
 from ..redis_layer import shard_index
@@ -160,19 +162,25 @@ return taken
 """
 
 
+def _client(url: str) -> aioredis.Redis:
+    # Short timeouts: a post waits on the rate limit, and an unreachable
+    # Redis must turn into the fallback, not a hang.
+    timeouts = dict(socket_connect_timeout=2, socket_timeout=2)
+    if settings.CHAT_REDIS_SENTINELS:  # the URL names the master
+        master = urlsplit(url)
+        sentinel = Sentinel(settings.CHAT_REDIS_SENTINELS, **timeouts)
+        return sentinel.master_for(
+            master.hostname,
+            db=int(master.path.strip("/") or 0),
+            health_check_interval=30,
+            **timeouts,
+        )
+    return aioredis.Redis.from_url(url, health_check_interval=30, **timeouts)
+
+
 class RedisState:
     def __init__(self) -> None:
-        self.shards = [
-            aioredis.Redis.from_url(
-                url.strip(),
-                # Short timeouts: a post waits on the rate limit, and an
-                # unreachable Redis must turn into the fallback, not a hang.
-                socket_connect_timeout=2,
-                socket_timeout=2,
-                health_check_interval=30,
-            )
-            for url in settings.REDIS_URL.split(",")
-        ]
+        self.shards = [_client(url.strip()) for url in settings.REDIS_URL.split(",")]
         self.redis = self.shards[0]
         self.prefix = settings.CHAT_REDIS_PREFIX
         self.process_id = uuid.uuid4().hex[:16]

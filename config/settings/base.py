@@ -6,6 +6,7 @@ channel layer. See docs/deploy.md for the full list.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -110,6 +111,16 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Redis Sentinel: "host:port,host:port"; REDIS_URL then names the master
+# (redis://<master name>/0) and clients follow it through failovers.
+CHAT_REDIS_SENTINELS = [
+    (host, int(port))
+    for host, _, port in (
+        item.strip().rpartition(":")
+        for item in env("CHAT_REDIS_SENTINELS", default="").split(",")
+        if item.strip()
+    )
+]
 # Every Redis key and pub/sub channel of this deployment starts with it, so
 # several deployments (or test runs) can share one Redis without crosstalk.
 CHAT_REDIS_PREFIX = env("CHAT_REDIS_PREFIX", default="chat")
@@ -152,6 +163,16 @@ def _channel_layers(redis_url: str) -> dict:
         {"address": url.strip(), "socket_connect_timeout": 2}
         for url in redis_url.split(",")
     ]
+    if CHAT_REDIS_SENTINELS:
+        master = urlsplit(redis_url)
+        hosts = [
+            {
+                "sentinels": CHAT_REDIS_SENTINELS,
+                "master_name": master.hostname,
+                "db": int(master.path.strip("/") or 0),
+                "socket_connect_timeout": 2,
+            }
+        ]
     config = {"hosts": hosts, "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
     if CHANNEL_LAYER == "core":
         config["group_expiry"] = CHAT_LAYER_GROUP_EXPIRY
