@@ -1,7 +1,7 @@
 """The fan-out scenarios across three chat processes on three hosts.
 
-    python -m bench.multihost                      # loopback, then hosts 1 ms apart
-    python -m bench.multihost --modes hosts --delay 1 --seconds 5
+    python -m bench.multihost                   # loopback, then hosts 0 and 1 ms apart
+    python -m bench.multihost --modes hosts --delays 1 --seconds 5
 
 S1 (one room) and S2 (many small rooms) as in `python -m bench`, members
 split over three chat processes sharing Redis and PostgreSQL, in each mode:
@@ -9,9 +9,10 @@ split over three chat processes sharing Redis and PostgreSQL, in each mode:
 - `loopback`: the three processes, redis-server and a PostgreSQL cluster of
   our own, all on 127.0.0.1.
 - `hosts`: each process, Redis and PostgreSQL in its own network namespace
-  (tests/netns.py), `--delay` ms one way between any two hosts (half on each
-  host's link). The links are a user-space wire (this kernel has no netem),
-  whose own cost is part of the figure: `--delay 0` measures it alone.
+  (tests/netns.py), each of `--delays` ms one way between any two hosts
+  (half on each host's link). The links are a user-space wire (this kernel
+  has no netem), whose own cost is part of the figure: delay 0 measures it
+  alone.
 
 Needs root (namespaces), redis-server and PostgreSQL's server binaries.
 Same PostgreSQL settings in both modes (fsync off: a throwaway cluster).
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--modes", default="loopback,hosts", help="loopback,hosts")
     parser.add_argument(
-        "--delay", type=float, default=1.0, help="ms one way between hosts"
+        "--delays", default="0,1", help="ms one way between hosts, one run each"
     )
     parser.add_argument("--seconds", type=float, help="measured seconds per phase")
     args = parser.parse_args(argv)
@@ -129,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-mh-"))
     try:
         for mode in args.modes.split(","):
-            rows += run_mode(mode, args.delay, plan, workdir)
+            delays = [0.0] if mode == "loopback" else args.delays.split(",")
+            for delay in delays:
+                rows += run_mode(mode, float(delay), plan, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(

@@ -14,7 +14,9 @@ it silently (a pulled cable: no RST, no error, TCP just retransmits), and
 `block(a, b)` drops everything between two hosts whose links stay up.
 
 Everything is removed on `close()`, also after a failure: every process in
-the namespaces (`ip netns pids`), the namespaces, the wire, the veth.
+the namespaces (`ip netns pids`), the namespaces, the wire, the veth. A run
+that was SIGKILLed cannot clean up: its marker in /run/chat-netns names its
+pid, and the next run removes what a dead pid left.
 """
 
 import functools
@@ -75,6 +77,42 @@ def postgres_bindir() -> Path | None:
     return found[-1].parent if found else None
 
 
+MARKERS = Path("/run/chat-netns")
+
+
+def _remove(tag: str) -> None:
+    """Remove a network's namespaces, their processes and its veth."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    for line in listed.stdout.splitlines():
+        netns = line.split()[0] if line.split() else ""
+        if not netns.startswith(f"{tag}-"):
+            continue
+        pids = subprocess.run(
+            ["ip", "netns", "pids", netns], capture_output=True, text=True
+        ).stdout.split()
+        for pid in pids:  # anything in our namespaces was started by us
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+    subprocess.run(["ip", "link", "del", f"{tag}-cl"], capture_output=True)
+
+
+def _remove_abandoned() -> None:
+    """Networks whose test process died without closing them."""
+    for marker in MARKERS.glob("mh*"):
+        try:
+            os.kill(int(marker.read_text()), 0)
+            continue  # its process lives: not ours to touch
+        except ProcessLookupError:
+            pass
+        except (ValueError, OSError):
+            continue
+        _remove(marker.name)
+        marker.unlink(missing_ok=True)
+
+
 def _free_subnet() -> int:
     used = _run("ip", "-4", "addr") + _run("ip", "-4", "route")
     free = [n for n in range(1, 255) if f"10.231.{n}." not in used]
@@ -94,7 +132,10 @@ class Host:
 class Network:
     def __init__(self, *names: str) -> None:
         require_netns()
+        MARKERS.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned()
         self.tag = f"mh{secrets.token_hex(2)}"
+        (MARKERS / self.tag).write_text(str(os.getpid()))
         self.subnet = _free_subnet()
         self.hosts = {
             name: Host(self, name, f"10.231.{self.subnet}.{i + 1}")
@@ -205,18 +246,7 @@ class Network:
                     os.killpg(proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        for netns in [h.netns for h in self.hosts.values()] + [self.switch]:
-            # Anything still running in our namespaces was started by us.
-            pids = subprocess.run(
-                ["ip", "netns", "pids", netns], capture_output=True, text=True
-            ).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            subprocess.run(["ip", "netns", "del", netns], capture_output=True)
-        subprocess.run(["ip", "link", "del", f"{self.tag}-cl"], capture_output=True)
+        _remove(self.tag)
         if self.wire and self.wire.poll() is None:
             self.wire.stdin.close()
             try:
@@ -227,6 +257,7 @@ class Network:
         for cluster in self._clusters:
             cluster.remove()
         self._clusters = []
+        (MARKERS / self.tag).unlink(missing_ok=True)
 
 
 class PostgresCluster:

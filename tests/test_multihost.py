@@ -182,7 +182,11 @@ async def test_latency_and_loss(hosts):
         net.delay(host, 10, 0.5)
     try:
         members = await hosts.members("d", room, tally)
+        started = time.monotonic()
         await traffic(members, posts=30, pace=0.1)
+        # Each member posts in turn, waiting for each ack: the mean ack time.
+        ack_s = (time.monotonic() - started) / 30 - 0.1
+        tally.extra["mean_ack_ms"] = round(ack_s * 1000)
         tally.extra["one_way_ms"] = 20
         tally.extra["loss_percent"] = 1
         await finish("20 ms, 1% loss", tally, members, hosts.database_url, room)
