@@ -91,3 +91,57 @@ async def test_rate_limit_shared_across_processes_on_shards(
         answers.append(frame.get("code", frame["type"]))
     assert answers == ["ack"] * 4 + ["rate_limited"] * 2, answers
     await asyncio.gather(one.close(), two.close())
+
+
+async def test_one_shard_down_leaves_the_other_shards_rooms_live(
+    scaled_deployment, two_redis
+):
+    """One of two shards SIGKILLed: rooms on the other shard still cross
+    between the processes through pub/sub (reconcile slowed to 60 s), posts
+    in the dead shard's rooms are still acknowledged; once it is back (empty)
+    those rooms cross again, with no restart."""
+    from chat.redis_layer import shard_index
+
+    d = scaled_deployment(
+        redis_url=",".join(r.url for r in two_redis),
+        CHAT_RECONCILE_INTERVAL=60,
+        CHAT_REDIS_PREFIX="chat",
+        CHAT_PRESENCE_HEARTBEAT=0.5,
+        CHAT_PRESENCE_TTL=3,
+    )
+    alice, bob = d.tokens("alice", "bob")
+    p1, p2 = d.server(), d.server()
+    on = {0: [], 1: []}
+    for room in ROOMS:
+        on[shard_index(f"chat:layer:__group__chat.room.{room}", 2)].append(room)
+    live, dead = on[0][0], on[1][0]
+    pairs = {}
+    for room in (live, dead):
+        pairs[room] = (
+            await ChatClient.connect(p1.ws, room, alice),
+            await ChatClient.connect(p2.ws, room, bob),
+        )
+    two_redis[1].kill()
+    a, b = pairs[live]
+    await a.post("still live", client_id="live-1")
+    assert (await b.next("message", timeout=5))["message"] == "still live"
+    a, b = pairs[dead]
+    await a.post("shard down", client_id="dead-1")
+    assert (await a.next("ack", timeout=10))["type"] == "ack"  # stored anyway
+    two_redis[1].start()
+    # Back, empty: the hub re-subscribes (redis-py reconnects); a post
+    # crosses live again within a few seconds.
+    deadline = asyncio.get_running_loop().time() + 15
+    n = 0
+    while True:
+        n += 1
+        await a.post(f"back {n}", client_id=f"back-{n}")
+        try:
+            while (await b.next("message", timeout=1))["message"] != f"back {n}":
+                pass
+            break
+        except TimeoutError:
+            assert asyncio.get_running_loop().time() < deadline, "not live again"
+    print(f"\n[one shard down] live room crossed; back after {n} posts")
+    for x, y in pairs.values():
+        await x.close(), await y.close()
