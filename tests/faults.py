@@ -57,6 +57,8 @@ class RedisServer:
                 # Reached from other namespaces' addresses too (tests/netns.py).
                 "--protected-mode",
                 "no",
+                "--dir",  # a replica writes the RDB it receives: not in the tree
+                str(self.log_path.parent),
                 *self.args,
             ],
             stdout=open(self.log_path, "ab"),
