@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
 class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009  # a frame over CHAT_MAX_FRAME_BYTES
     POLICY_VIOLATION = 1008  # rate limit exceeded long after the warnings
+    SERVICE_RESTART = 1012  # the server is restarting (chat/drain.py); resume
     TOO_SLOW = 4008  # the socket did not read its frames; reconnect with since
     REVOKED = 4403  # logged out, deactivated or token revoked
 

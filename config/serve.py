@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=os.environ.get(
             "UVICORN_LOG_LEVEL", "info" if args.reload else "warning"
         ),
-        lifespan="off",
+        lifespan="on",  # chat.drain: graceful restart on SIGTERM
     )
     return 0
 

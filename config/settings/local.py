@@ -9,3 +9,6 @@ DEBUG = env.bool("DEBUG", default=True)
 # each request: convenient here, too slow for production.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# A code change restarts the server (SIGTERM): no drain window to wait for.
+CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=0.0)
