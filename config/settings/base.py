@@ -208,6 +208,9 @@ CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=30.0)
 # says 503 and new handshakes are refused), then closed with 1012 after their
 # queued frames (chat/drain.py).
 CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10.0)
+# Retention: `manage.py chat_purge` turns messages older than this many days
+# into tombstones (seqs kept). 0 keeps everything.
+CHAT_RETENTION_DAYS = env.float("CHAT_RETENTION_DAYS", default=0.0)
 if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
     raise ImproperlyConfigured(
         "CHAT_PRESENCE_TTL must be longer than CHAT_PRESENCE_HEARTBEAT (three "
