@@ -13,6 +13,7 @@ client resuming with `since` sees a tombstone, never a gap): the text goes,
 the `deleted_at` mark comes, and members see a `deleted` frame live.
 """
 
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import IO
@@ -27,7 +28,10 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .broadcast import publish_deleted
+from .logfmt import log_event
 from .models import Message, Room
+
+log = logging.getLogger("chat.moderation")
 
 # The apps whose every model is exported (with the user model).
 APPS = ("accounts", "chat")
@@ -181,7 +185,9 @@ def _publish(deleted: list[tuple[str, int]]) -> None:
 def purge(days: float) -> int:
     """Messages older than `days` become tombstones (text gone, seq kept)."""
     cutoff = timezone.now() - timedelta(days=days)
-    return len(_tombstone(Message.objects.filter(created_at__lt=cutoff)))
+    count = len(_tombstone(Message.objects.filter(created_at__lt=cutoff)))
+    log_event(log, "retention", days=days, purged=count)
+    return count
 
 
 def erase_user(user) -> tuple[str, int]:
@@ -201,6 +207,15 @@ def erase_user(user) -> tuple[str, int]:
         user.save()  # post_save: every process closes the user's sockets
         user.api_tokens.all().delete()
         _delete_sessions(user.pk)
+    log_event(
+        log,
+        "moderation",
+        action="erased",
+        by="manage.py",
+        model="auth.user",
+        ids=user.pk,
+        messages=messages,
+    )
     return user.username, messages
 
 

@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         # itself, before they are buffered whole.
         ws_max_size=settings.CHAT_MAX_FRAME_BYTES,
         proxy_headers=True,
+        # uvicorn's own lines go through Django's LOGGING: one format
+        # (CHAT_LOG_FORMAT) for every line of the process.
+        log_config=None,
         log_level=os.environ.get(
             "UVICORN_LOG_LEVEL", "info" if args.reload else "warning"
         ),

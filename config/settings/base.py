@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chat.httpmetrics.HttpMetricsMiddleware",  # first: times the whole answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,12 +159,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Every log line as logfmt or as JSON (chat/logfmt.py).
+CHAT_LOG_FORMAT = env("CHAT_LOG_FORMAT", default="logfmt")
+_LOG_FORMATTERS = {"logfmt": "LogfmtFormatter", "json": "JsonFormatter"}
+if CHAT_LOG_FORMAT not in _LOG_FORMATTERS:
+    raise ImproperlyConfigured(
+        f"CHAT_LOG_FORMAT={CHAT_LOG_FORMAT!r}: use logfmt or json."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
+    "formatters": {"plain": {"()": f"chat.logfmt.{_LOG_FORMATTERS[CHAT_LOG_FORMAT]}"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
