@@ -12,6 +12,6 @@ urlpatterns = [
         pattern
         for pattern in auth_urls.urlpatterns
         if settings.CHAT_PASSWORD_RESET
-        or not (pattern.name or "").startswith("password_reset")
+        or not (getattr(pattern, "name", None) or "").startswith("password_reset")
     ),
 ]

@@ -16,7 +16,8 @@ the `deleted_at` mark comes, and members see a `deleted` frame live.
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import IO
+from functools import partial
+from typing import IO, Protocol, cast
 
 from asgiref.sync import async_to_sync
 from django.apps import apps
@@ -88,7 +89,8 @@ def _scoped(room: Room | None, user) -> Iterator[tuple[type, models.QuerySet]]:
                 query |= models.Q(**{key: user})
         rows.append((model, model._default_manager.filter(query).order_by("pk")))
     # The users and rooms those rows refer to, first, so an import can link them.
-    user_ids, room_ids = set(), set()
+    user_ids: set[int | None] = set()
+    room_ids: set[int | None] = set()
     for model, queryset in rows:
         for key in _foreign_keys_to(model, user_model):
             user_ids.update(queryset.values_list(key, flat=True).distinct())
@@ -104,7 +106,11 @@ def _scoped(room: Room | None, user) -> Iterator[tuple[type, models.QuerySet]]:
     yield from rows
 
 
-def export(out: IO[str], room: Room | None = None, user=None) -> int:
+class Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
+def export(out: Writable, room: Room | None = None, user=None) -> int:
     """Write the rows in scope (everything when neither is given) to `out` as
     JSON lines; return how many."""
     serializer = serializers.get_serializer("jsonl")()
@@ -113,7 +119,9 @@ def export(out: IO[str], room: Room | None = None, user=None) -> int:
     for model, queryset in _scoped(room, user):
         counted = _counting(queryset.iterator(chunk_size=CHUNK))
         serializer.serialize(
-            counted, stream=out, fields=_fields(model, with_password=everything)
+            counted,
+            stream=cast(IO[str], out),
+            fields=_fields(model, with_password=everything),
         )
         count += counted.count
     return count
@@ -167,7 +175,7 @@ def _tombstone(messages: models.QuerySet) -> list[tuple[str, int]]:
                 text="", deleted_at=timezone.now()
             )
             gone = [(room, seq) for _, room, seq in chunk]
-            transaction.on_commit(lambda gone=gone: _publish(gone))
+            transaction.on_commit(partial(_publish, gone))
         done.extend(gone)
 
 

@@ -27,7 +27,9 @@ import asyncio
 import logging
 import signal
 import weakref
-from typing import Protocol
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -114,9 +116,10 @@ def _install(loop: asyncio.AbstractEventLoop) -> None:
     # Only in front of uvicorn's handler (uvicorn.Server.handle_exit), which
     # ends its serve loop; other servers keep their own behaviour.
     server = getattr(previous, "__self__", None)
-    if type(server).__module__ != "uvicorn.server":
+    if type(server).__module__ != "uvicorn.server" or not callable(previous):
         log.debug("not under uvicorn: no drain on SIGTERM")
         return
+    exit_server: Callable[[int, FrameType | None], Any] = previous
 
     def on_sigterm(sig, frame) -> None:
         global _draining
@@ -124,7 +127,7 @@ def _install(loop: asyncio.AbstractEventLoop) -> None:
             return
         _draining = True  # before anything else: the next request sees it
         loop.call_soon_threadsafe(
-            lambda: loop.create_task(_drain(lambda: previous(sig, frame)))
+            lambda: loop.create_task(_drain(lambda: exit_server(sig, frame)))
         )
 
     signal.signal(signal.SIGTERM, on_sigterm)

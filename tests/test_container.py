@@ -38,11 +38,15 @@ def dockerfile() -> dict:
             *sources, _target = line.split()[1:]
             copies += sources
     env = dict(re.findall(r"(\w+)=(\S+)", final.split("\nENV ", 1)[1].split("\n")[0]))
-    cmd = json.loads(re.search(r"^CMD (\[.*\])$", final, re.M).group(1))
-    health = json.loads(
-        re.search(r"HEALTHCHECK .*?CMD (\[.*\])$", final, re.M).group(1)
-    )
-    return {"copies": copies, "env": env, "cmd": cmd, "healthcheck": health}
+    cmd = re.search(r"^CMD (\[.*\])$", final, re.M)
+    health = re.search(r"HEALTHCHECK .*?CMD (\[.*\])$", final, re.M)
+    assert cmd and health, "the Dockerfile has a JSON CMD and HEALTHCHECK"
+    return {
+        "copies": copies,
+        "env": env,
+        "cmd": json.loads(cmd.group(1)),
+        "healthcheck": json.loads(health.group(1)),
+    }
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -162,6 +166,7 @@ def test_compose_file_parses_and_keeps_internals_private():
         "docker compose",
         None if command else "neither `docker compose` nor docker-compose",
     )
+    assert command is not None
     result = subprocess.run(
         [*command, "-f", "compose.yaml", "config"],
         cwd=ROOT,

@@ -107,10 +107,13 @@ async def test_rolling_restart_under_traffic(scaled_deployment):
     tokens = d.tokens(*names)
     servers = [d.server(), d.server()]
     tally, room = Tally(), "rolling"
-    members = [
-        await RestartingMember(n, t, room, servers, tally, first=i).start()
+    restarting_members = [
+        RestartingMember(n, t, room, servers, tally, first=i)
         for i, (n, t) in enumerate(zip(names, tokens))
     ]
+    members: list[Member] = list(restarting_members)
+    for member in members:
+        await member.start()
 
     async def traffic() -> None:
         async def one(member: Member) -> None:
@@ -128,8 +131,8 @@ async def test_rolling_restart_under_traffic(scaled_deployment):
     assert httpx.get(f"{restarting.http}/readyz").status_code == 503
     assert restarting.proc.wait(20) is not None  # drained and exited
     await asyncio.wait_for(load, 40)
-    moved = [m for m in members if m.close_codes]
-    assert len(moved) == 3, {m.name: m.close_codes for m in members}
+    moved = [m for m in restarting_members if m.close_codes]
+    assert len(moved) == 3, {m.name: m.close_codes for m in restarting_members}
     assert all(m.close_codes == [1012] for m in moved), [m.close_codes for m in moved]
     # The restarted process serves again on the same port.
     servers[1] = d.server(port=restarting.port)

@@ -24,7 +24,9 @@ def test_password_reset_mails_a_link_that_sets_a_new_password():
     sent = client.post("/accounts/password_reset/", {"email": "alice@example.org"})
     assert sent.status_code == 302
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["alice@example.org"]
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body)
+    link = re.search(
+        r"http://testserver(/accounts/reset/\S+/)", str(mail.outbox[0].body)
+    )
     assert link, mail.outbox[0].body
     page = client.get(link.group(1), follow=True)
     assert page.status_code == 200

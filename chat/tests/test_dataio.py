@@ -123,6 +123,7 @@ def test_erase_user_anonymises_and_keeps_seqs(history):
     session = SessionStore()
     session["_auth_user_id"] = str(alice.pk)
     session.create()
+    assert session.session_key is not None
     out = io.StringIO()
     call_command("chat_erase_user", "alice", stdout=out)
     assert "--yes" in out.getvalue()

@@ -34,6 +34,14 @@ async def admin_client(transactional_db):
     return client
 
 
+def audit_log() -> list[tuple]:
+    return list(
+        LogEntry.objects.order_by("pk").values_list(
+            "content_type__model", "object_id", "change_message", "user__username"
+        )
+    )
+
+
 async def action(client, url: str, name: str, pks: list[int]) -> None:
     response = await client.post(
         url, {"action": name, "_selected_action": pks, "index": 0}
@@ -57,12 +65,7 @@ async def test_moderation_actions_are_audited(admin_client, make_user, caplog):
     await action(admin_client, "/admin/chat/room/", "lock", [room.pk])
     await action(admin_client, "/admin/chat/message/", "delete_for_everyone", [msg.pk])
     await action(admin_client, "/admin/auth/user/", "deactivate", [alice.pk])
-    entries = [
-        (e.content_type.model, e.object_id, e.change_message, e.user.username)
-        async for e in LogEntry.objects.select_related("content_type", "user").order_by(
-            "pk"
-        )
-    ]
+    entries = await database_sync_to_async(audit_log)()
     assert entries == [
         ("room", str(room.pk), "locked", "root"),
         ("message", str(msg.pk), "deleted", "root"),
