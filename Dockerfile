@@ -1,8 +1,8 @@
 # The chat server: runtime packages only (requirements/runtime.txt, hashes
 # checked), not root, static files collected at build. Migrations are not
 # run here: `docker compose run --rm migrate` (compose.yaml) once per deploy.
-# Checked without a Docker engine by tests/test_container.py (the same
-# layout in a venv, started with this CMD) and by reading (hadolint's rules).
+# Checked without a Docker engine by tests/test_container.py: hadolint, and
+# the same layout in a venv, started with this CMD.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -27,11 +27,12 @@ ENV PATH=/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings.production \
     HOST=0.0.0.0 \
     PORT=8000
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin chat
+RUN groupadd --system --gid 10001 chat \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin chat
 COPY --from=build /venv /venv
 COPY --from=build --chown=root:root /app /app
 WORKDIR /app
-USER chat
+USER 10001:10001
 EXPOSE 8000
 # SIGTERM drains (chat/drain.py): give it CHAT_DRAIN_SECONDS + 10 s
 # (compose.yaml: stop_grace_period).

