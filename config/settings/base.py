@@ -220,6 +220,12 @@ CHAT_GROUP_REFRESH = env.float("CHAT_GROUP_REFRESH", default=3600.0)
 # frozen) is dead and its sockets leave presence at the next reconcile.
 CHAT_PRESENCE_HEARTBEAT = env.float("CHAT_PRESENCE_HEARTBEAT", default=10.0)
 CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=30.0)
+if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
+    raise ImproperlyConfigured(
+        "CHAT_PRESENCE_TTL must be longer than CHAT_PRESENCE_HEARTBEAT (three "
+        "heartbeats is a good value), or live processes would look dead."
+    )
+
 # On SIGTERM, open sockets are served this many seconds more (while /readyz
 # says 503 and new handshakes are refused), then closed with 1012 after their
 # queued frames (chat/drain.py).
@@ -227,8 +233,3 @@ CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10.0)
 # Retention: `manage.py chat_purge` turns messages older than this many days
 # into tombstones (seqs kept). 0 keeps everything.
 CHAT_RETENTION_DAYS = env.float("CHAT_RETENTION_DAYS", default=0.0)
-if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
-    raise ImproperlyConfigured(
-        "CHAT_PRESENCE_TTL must be longer than CHAT_PRESENCE_HEARTBEAT (three "
-        "heartbeats is a good value), or live processes would look dead."
-    )
