@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from .version import VERSION
+
 
 def encode(frame: dict) -> str:
     return orjson.dumps(frame).decode()
@@ -46,6 +48,8 @@ def tombstone(message: dict) -> dict:
 def hello_frame(*, room: str, username: str, online: list[str], last_seq: int) -> dict:
     return {
         "type": "hello",
+        "v": 1,  # the protocol's version (/ws/ says 2)
+        "server": VERSION,  # the server's version (CHANGELOG.md)
         "room": room,
         "username": username,
         "online": online,

@@ -4,13 +4,43 @@ Deactivating a user and revoking tokens close sockets through chat/signals.py;
 locking a room needs no event (store_post reads Room.locked under the lock).
 """
 
+import logging
+
 from asgiref.sync import async_to_sync
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from .broadcast import publish_deleted
+from .logfmt import log_event
 from .models import Message
+
+log = logging.getLogger("chat.moderation")
+
+
+def record(user, action: str, objects: QuerySet | list) -> None:
+    """Audit a moderator's action: one admin LogEntry per object (the admin's
+    "Recent actions" and each object's history) and one `moderation` log
+    line. `objects`: a queryset or a list of model instances."""
+    rows = list(objects)
+    if not rows:
+        return
+    model = type(rows[0])
+    LogEntry.objects.log_actions(
+        user_id=user.pk,
+        queryset=rows,
+        action_flag=CHANGE,
+        change_message=action,
+    )
+    log_event(
+        log,
+        "moderation",
+        action=action,
+        by=user.get_username(),
+        model=model._meta.label_lower,
+        ids=",".join(str(row.pk) for row in rows),
+    )
 
 
 async def _publish_tombstones(deleted: list[tuple[str, int]]) -> None:

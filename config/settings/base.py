@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chat.httpmetrics.HttpMetricsMiddleware",  # first: times the whole answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -192,6 +193,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# E-mail, for password reset: EMAIL_URL (django-environ), e.g.
+# smtp+tls://user:password@smtp.example.com:587. Without it there is no
+# password reset (its pages answer 404): it could never deliver.
+EMAIL_URL = env("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="chat@localhost")
+CHAT_PASSWORD_RESET = bool(EMAIL_URL)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "chat:index"
@@ -204,12 +214,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Every log line as logfmt or as JSON (chat/logfmt.py).
+CHAT_LOG_FORMAT = env("CHAT_LOG_FORMAT", default="logfmt")
+_LOG_FORMATTERS = {"logfmt": "LogfmtFormatter", "json": "JsonFormatter"}
+if CHAT_LOG_FORMAT not in _LOG_FORMATTERS:
+    raise ImproperlyConfigured(
+        f"CHAT_LOG_FORMAT={CHAT_LOG_FORMAT!r}: use logfmt or json."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
+    "formatters": {"plain": {"()": f"chat.logfmt.{_LOG_FORMATTERS[CHAT_LOG_FORMAT]}"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
@@ -255,3 +270,11 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
         "CHAT_PRESENCE_TTL must be longer than CHAT_PRESENCE_HEARTBEAT (three "
         "heartbeats is a good value), or live processes would look dead."
     )
+
+# On SIGTERM, open sockets are served this many seconds more (while /readyz
+# says 503 and new handshakes are refused), then closed with 1012 after their
+# queued frames (chat/drain.py).
+CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10.0)
+# Retention: `manage.py chat_purge` turns messages older than this many days
+# into tombstones (seqs kept). 0 keeps everything.
+CHAT_RETENTION_DAYS = env.float("CHAT_RETENTION_DAYS", default=0.0)
