@@ -290,8 +290,9 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
     rows: list[tuple] = []
     frames: dict[int, dict] = {}
     # Rare extras, done after the INSERT and only for the posts that need
-    # them, so a plain post costs nothing more: (room id, seq, frame, text).
-    mentioning: list[tuple[int, int, dict, str]] = []
+    # them, so a plain post costs nothing more: (room id, seq, frame, text,
+    # author id).
+    mentioning: list[tuple[int, int, dict, str, int]] = []
     replies: list[tuple[int, int, int]] = []  # (room id, root, reply seq)
     with transaction.atomic(durable=True):
         now = timezone.now()
@@ -341,7 +342,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                         frame["reply_to"] = root
                         replies.append((room_id, root, seq))
                     if "@" in req.text:
-                        mentioning.append((room_id, seq, frame, req.text))
+                        mentioning.append((room_id, seq, frame, req.text, req.user.pk))
             if rows:
                 cursor.executemany(_insert_messages_sql(), rows)
         if mentioning:
