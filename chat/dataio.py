@@ -16,10 +16,8 @@ the `deleted_at` mark comes, and members see a `deleted` frame live.
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from functools import partial
 from typing import IO, Protocol, cast
 
-from asgiref.sync import async_to_sync
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
@@ -28,9 +26,9 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .broadcast import publish_deleted
 from .logfmt import log_event
-from .models import Message, Room
+from .models import Message, MessageEdit, Room
+from .services.messages import moderate_delete
 
 log = logging.getLogger("chat.moderation")
 
@@ -161,33 +159,24 @@ def import_rows(stream: IO[str]) -> int:
 
 
 def _tombstone(messages: models.QuerySet) -> list[tuple[str, int]]:
-    """Blank the text of `messages` not deleted yet and mark them deleted, in
-    chunks; publish a `deleted` frame per message after each commit. The
-    (room, seq) of each one."""
+    """Delete the messages of `messages` not deleted yet, each as a `deleted`
+    event of its room's log (chat.services.messages: a seq of its own,
+    published after commit), in chunks, then blank their text and drop their
+    edit history, so the words are gone from the database too. The (room,
+    seq) of each one."""
     done: list[tuple[str, int]] = []
-    pending = messages.filter(deleted_at__isnull=True)
+    pending = messages.filter(kind=Message.Kind.MESSAGE, deleted_at__isnull=True)
     while True:
-        with transaction.atomic():
-            chunk = list(pending.values_list("pk", "room__name", "seq")[:CHUNK])
-            if not chunk:
-                return done
-            Message.objects.filter(pk__in=[pk for pk, _, _ in chunk]).update(
-                text="", deleted_at=timezone.now()
-            )
-            gone = [(room, seq) for _, room, seq in chunk]
-            transaction.on_commit(partial(_publish, gone))
-        done.extend(gone)
-
-
-def _publish(deleted: list[tuple[str, int]]) -> None:
-    async def send() -> None:
-        for room, seq in deleted:
-            await publish_deleted(room, seq)
-
-    try:
-        async_to_sync(send)()
-    except Exception:  # the layer is down: servers re-read pages on reconcile
-        pass
+        chunk = list(pending.values_list("pk", "room__name", "seq")[:CHUNK])
+        if not chunk:
+            break
+        if moderate_delete([pk for pk, _, _ in chunk], None) == 0:
+            break  # nothing could be deleted: do not loop
+        done.extend((room, seq) for _, room, seq in chunk)
+    gone = messages.filter(kind=Message.Kind.MESSAGE, deleted_at__isnull=False)
+    MessageEdit.objects.filter(message__in=gone).delete()
+    gone.exclude(text="").update(text="")
+    return done
 
 
 def purge(days: float) -> int:

@@ -121,6 +121,7 @@ class EditedFrame(TypedDict):
     type: Literal["edited"]
     seq: Seq
     room: RoomName
+    username: Username  # who made the change (the author)
     ts: Timestamp
     target: Seq
     message: str
@@ -138,6 +139,7 @@ class DeletedFrame(TypedDict):
     type: Literal["deleted"]
     seq: Seq
     room: RoomName
+    username: NotRequired[Username]  # who deleted it (author, owner, staff)
     ts: NotRequired[Timestamp]
     target: NotRequired[Seq]
 
@@ -148,6 +150,7 @@ class ReactionFrame(TypedDict):
     type: Literal["reaction"]
     seq: Seq
     room: RoomName
+    username: Username  # who reacted or took the reaction back
     ts: Timestamp
     target: Seq
     emoji: str
@@ -168,6 +171,7 @@ class TopicFrame(TypedDict):
     type: Literal["topic"]
     seq: Seq
     room: RoomName
+    username: NotRequired[Username]  # who set it (as `by`)
     ts: Timestamp
     topic: str
     by: Username

@@ -28,8 +28,6 @@ class ErrorCode(StrEnum):
     # Not the client's fault: storage was unreachable; nothing was stored, the
     # same post (same client_id) may be sent again.
     UNAVAILABLE = "unavailable"
-    NOT_FOUND = "not_found"  # no such room or message, or not visible to you
-    CONFLICT = "conflict"  # e.g. a room name that is taken
     # HTTP only:
     UNAUTHORIZED = "unauthorized"  # no credentials, or a wrong or revoked token
     METHOD_NOT_ALLOWED = "method_not_allowed"

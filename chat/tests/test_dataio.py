@@ -135,8 +135,12 @@ def test_erase_user_anonymises_and_keeps_seqs(history):
     assert not alice.is_active
     assert not ApiToken.objects.filter(user=alice).exists()
     assert not SessionStore().exists(session.session_key)
-    lobby = Message.objects.filter(room__name="lobby").order_by("seq")
+    lobby = Message.objects.filter(room__name="lobby", kind="message").order_by("seq")
     assert [m.seq for m in lobby] == [1, 2, 3, 4, 5, 6]
+    # Each erasure is a `deleted` event of the room's log, after the messages.
+    events = Message.objects.filter(room__name="lobby", kind="deleted")
+    assert sorted(e.target for e in events) == [1, 3, 5]
+    assert sorted(e.seq for e in events) == [7, 8, 9]
     for m in lobby:
         if m.user_id == alice.pk:
             assert m.text == "" and m.deleted_at is not None
@@ -159,8 +163,12 @@ def test_purge_turns_old_messages_into_tombstones(history, settings):
     out = io.StringIO()
     call_command("chat_purge", stdout=out)
     assert "purged 4 messages" in out.getvalue()
-    rows = list(Message.objects.filter(room__name="lobby").order_by("seq"))
+    rows = list(
+        Message.objects.filter(room__name="lobby", kind="message").order_by("seq")
+    )
     assert [m.seq for m in rows] == [1, 2, 3, 4, 5, 6]
+    deleted = Message.objects.filter(room__name="lobby", kind="deleted")
+    assert sorted(e.target for e in deleted) == [1, 2, 3, 4]
     assert [m.text == "" and m.deleted_at is not None for m in rows] == [True] * 4 + [
         False
     ] * 2

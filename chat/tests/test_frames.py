@@ -72,7 +72,14 @@ def test_every_frame_the_server_builds_is_valid():
         events.ack_frame(client_id="c-1", seq=3),
         events.presence_frame(["alice", "bob"]),
         events.typing_frame("bob"),
-        events.deleted_frame(room="lobby", seq=3),
+        events.event_frame(
+            "deleted",
+            seq=4,
+            room="lobby",
+            ts="2026-01-01T00:00:00.000Z",
+            username="alice",
+            target=3,
+        ),
         *(events.error_frame(code, "why") for code in ErrorCode),
     ]
     whole = jsonschema.Draft202012Validator(protocol_schema())
@@ -109,7 +116,7 @@ def test_a_frame_off_its_type_is_refused_naming_the_field(frame, wrong):
 
 def test_history_items_are_room_events():
     """A history page may hold every kind of room event (resume), nothing else."""
-    edited = {"type": "edited", "seq": 5, "room": "lobby", "ts": TS}
+    edited = {"type": "edited", "seq": 5, "room": "lobby", "username": "a", "ts": TS}
     edited |= {"target": 3, "message": "new", "edited_at": TS}
     page = events.history_frame(messages=[edited], complete=True, has_more=False)
     assert frame_errors(page) == []
