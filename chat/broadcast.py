@@ -16,7 +16,7 @@ hub's reconcile loop notices rooms whose newest seq it has not seen.
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -29,9 +29,6 @@ from .models import Room
 from .recent import RecentPage, Snapshot
 from .rooms import REVOCATIONS_GROUP, room_group
 from .state import get_state
-
-if TYPE_CHECKING:
-    from .consumers import ChatConsumer
 
 log = logging.getLogger("chat.broadcast")
 
@@ -78,14 +75,47 @@ def _last_seqs(rooms: list[str]) -> dict[str, int]:
     return dict(Room.objects.filter(name__in=rooms).values_list("name", "last_seq"))
 
 
+class Subscriber(Protocol):
+    """One room's receiver on this process (chat.realtime.stream.RoomStream:
+    one per v1 socket, one per synced room of a v2 socket)."""
+
+    room: str
+    username: str
+    last_seq: int | None  # None until its hello/history went out
+    online_sent: list[str] | None  # the last presence list it got
+    with_room: bool  # its presence/typing frames name the room (v2)
+
+    def deliver(self, seq: int, text: str) -> None:
+        """Room event `seq` (encoded): pass on in seq order, once."""
+
+    def deleted(self, text: str) -> None:
+        """A moderator's `deleted` frame."""
+
+    def catch_up(self) -> None:
+        """The layer may have dropped events: read past last_seq."""
+
+    def push(self, text: str) -> None:
+        """Send a frame as is (presence, typing)."""
+
+
+class SocketSubscriber(Protocol):
+    """A socket of this process, as revocation sees it."""
+
+    user_id: int
+    credential: str | None  # "session:<key>" or "token:<id>"
+
+    def revoke(self) -> None:
+        """Close with 4403."""
+
+
 class RoomHub:
     """This process's subscription to the channel layer and its local sockets."""
 
     def __init__(self, layer) -> None:
         self.layer = layer
         self.channel: str | None = None
-        self.rooms: dict[str, set[ChatConsumer]] = {}
-        self.users: dict[int, set[ChatConsumer]] = {}
+        self.rooms: dict[str, set[Subscriber]] = {}
+        self.users: dict[int, set[SocketSubscriber]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
         self.pages: dict[str, RecentPage] = {}  # each room's newest messages
         self.deletions = 0  # deletion events seen (see seed_page)
@@ -130,28 +160,35 @@ class RoomHub:
         except Exception as exc:
             log.warning("group_discard %s failed (%s)", group, exc)
 
-    async def join(self, consumer: "ChatConsumer") -> None:
+    async def join(self, subscriber: Subscriber) -> None:
+        """Deliver the room's events to `subscriber`; the first subscriber of
+        a room on this process subscribes the process on the layer."""
         await self._start()
-        members = self.rooms.setdefault(consumer.room, set())
-        members.add(consumer)
+        members = self.rooms.setdefault(subscriber.room, set())
+        members.add(subscriber)
         if len(members) == 1:
-            await self._group_add(room_group(consumer.room))
-        self.users.setdefault(consumer.user_id, set()).add(consumer)
+            await self._group_add(room_group(subscriber.room))
 
-    async def leave(self, consumer: "ChatConsumer") -> None:
-        members = self.rooms.get(consumer.room)
-        if members is not None and consumer in members:
-            members.discard(consumer)
+    async def leave(self, subscriber: Subscriber) -> None:
+        members = self.rooms.get(subscriber.room)
+        if members is not None and subscriber in members:
+            members.discard(subscriber)
             if not members:
-                del self.rooms[consumer.room]
-                self.last_seen.pop(consumer.room, None)
-                self.pages.pop(consumer.room, None)  # no longer kept current
-                await self._group_discard(room_group(consumer.room))
-        sockets = self.users.get(consumer.user_id)
-        if sockets is not None and consumer in sockets:
-            sockets.discard(consumer)
+                del self.rooms[subscriber.room]
+                self.last_seen.pop(subscriber.room, None)
+                self.pages.pop(subscriber.room, None)  # no longer kept current
+                await self._group_discard(room_group(subscriber.room))
+
+    def add_socket(self, socket: SocketSubscriber) -> None:
+        """Count a socket of the user (revocations, the per-user cap)."""
+        self.users.setdefault(socket.user_id, set()).add(socket)
+
+    def remove_socket(self, socket: SocketSubscriber) -> None:
+        sockets = self.users.get(socket.user_id)
+        if sockets is not None and socket in sockets:
+            sockets.discard(socket)
             if not sockets:
-                del self.users[consumer.user_id]
+                del self.users[socket.user_id]
 
     def note_seq(self, room: str, seq: int) -> None:
         if seq > self.last_seen.get(room, 0):
@@ -199,17 +236,21 @@ class RoomHub:
             members = self.rooms.get(room)
             if members:
                 text = events.encode(message)  # once, for every local socket
-                for consumer in tuple(members):
-                    consumer.deliver(seq, text)
+                for subscriber in tuple(members):
+                    subscriber.deliver(seq, text)
                 metrics.observe_fanout(message, len(members), time.time())
         elif kind == "chat.typing":
-            username = event["username"]
-            members = self.rooms.get(event["room"], ())
-            text = events.encode(events.typing_frame(username))
-            for consumer in tuple(members):
+            room, username = event["room"], event["username"]
+            texts: dict[bool, str] = {}  # v1 and v2 frames, each encoded once
+            for subscriber in tuple(self.rooms.get(room, ())):
                 # Not before a connecting socket's hello (protocol: hello first).
-                if consumer.username != username and consumer.last_seq is not None:
-                    consumer.push(text)
+                if subscriber.username != username and subscriber.last_seq is not None:
+                    v2 = subscriber.with_room
+                    text = texts.get(v2)
+                    if text is None:
+                        frame = events.typing_frame(username, room if v2 else None)
+                        text = texts[v2] = events.encode(frame)
+                    subscriber.push(text)
         elif kind == "chat.deleted":
             room, seq = event["room"], event["seq"]
             self.deletions += 1
@@ -217,15 +258,15 @@ class RoomHub:
             if page is not None and not page.delete(seq):
                 del self.pages[room]
             text = events.encode(events.deleted_frame(room=room, seq=seq))
-            for consumer in tuple(self.rooms.get(room, ())):
-                consumer.deleted(text)
+            for subscriber in tuple(self.rooms.get(room, ())):
+                subscriber.deleted(text)
         elif kind == "chat.presence":
             self.refresh_presence(event["room"])
         elif kind == "chat.revoke":
             credential = event.get("credential")
-            for consumer in tuple(self.users.get(event["user_id"], ())):
-                if credential is None or consumer.credential == credential:
-                    consumer.revoke()
+            for socket in tuple(self.users.get(event["user_id"], ())):
+                if credential is None or socket.credential == credential:
+                    socket.revoke()
         else:
             log.warning("ignoring unknown event type %r", kind)
 
@@ -256,8 +297,8 @@ class RoomHub:
             self._catch_up(room)
 
     def _catch_up(self, room: str) -> None:
-        for consumer in tuple(self.rooms.get(room, ())):
-            consumer.catch_up()
+        for subscriber in tuple(self.rooms.get(room, ())):
+            subscriber.catch_up()
 
     async def _reconcile_loop(self) -> None:
         """Every few seconds: close sockets whose credentials were revoked,
@@ -314,9 +355,9 @@ class RoomHub:
         sessions = {value for kind, value in kind_ids if kind == "session"}
         users, tokens, sessions = await _revoked(set(self.users), tokens, sessions)
         gone = {f"token:{t}" for t in tokens} | {f"session:{s}" for s in sessions}
-        for consumer in sockets:
-            if consumer.user_id in users or consumer.credential in gone:
-                consumer.revoke()
+        for socket in sockets:
+            if socket.user_id in users or socket.credential in gone:
+                socket.revoke()
 
     async def _presence_loop(self) -> None:
         """Send each local socket the room's online list when it differs from
@@ -345,15 +386,19 @@ class RoomHub:
                 # last list pushed share it, so the room costs one comparison.
                 last = self._presence.get(room)
                 changed = online != last
-                text = None
-                for consumer in tuple(self.rooms.get(room, ())):
-                    sent = consumer.online_sent
+                texts: dict[bool, str] = {}  # v1 and v2 frames
+                for subscriber in tuple(self.rooms.get(room, ())):
+                    sent = subscriber.online_sent
                     if sent is None:
                         continue
                     if changed if sent is last else sent != online:
-                        text = text or events.encode(events.presence_frame(online))
-                        consumer.push(text)
-                    consumer.online_sent = online
+                        v2 = subscriber.with_room
+                        text = texts.get(v2)
+                        if text is None:
+                            frame = events.presence_frame(online, room if v2 else None)
+                            text = texts[v2] = events.encode(frame)
+                        subscriber.push(text)
+                    subscriber.online_sent = online
                 self._presence[room] = online
 
 
