@@ -18,16 +18,19 @@ import logging
 import time
 from typing import Protocol
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 
 from . import events, metrics
+from .access import lost_access
 from .auth import revoked
 from .loops import per_loop
 from .models import Room
 from .recent import RecentPage, Snapshot
-from .rooms import REVOCATIONS_GROUP, room_group
+from .rooms import REVOCATIONS_GROUP, room_group, user_group
 from .state import get_state
 
 log = logging.getLogger("chat.broadcast")
@@ -59,8 +62,36 @@ async def publish_typing(room: str, username: str) -> None:
     await publish(room_group(room), events.typing_event(room, username))
 
 
-async def publish_deleted(room: str, seq: int) -> None:
-    await publish(room_group(room), events.deleted_event(room, seq))
+# Any event of a room's log (message, edited, deleted, reaction, member,
+# topic) travels as chat.message: the hub and every socket's ordered delivery
+# treat them alike, by seq.
+publish_event = publish_message
+
+
+async def publish_removed(room: str, user_id: int | None) -> None:
+    """`user_id` (everyone: None) lost access to `room`; its sockets close."""
+    await publish(room_group(room), events.removed_event(room, user_id))
+
+
+async def publish_user(user_id: int, frame: dict) -> None:
+    """A per-user frame (room, read, removed) to every socket of the user."""
+    await publish(user_group(user_id), events.user_event(user_id, frame))
+
+
+def publish_on_commit(*publications) -> None:
+    """Publish after the current transaction commits (at once outside one).
+
+    For sync code (the services, the admin); each publication is a coroutine
+    function and its arguments: (publish_event, frame). async_to_sync runs
+    them on the server's event loop when called from a database_sync_to_async
+    thread.
+    """
+
+    async def send() -> None:
+        for function, *args in publications:
+            await function(*args)
+
+    transaction.on_commit(lambda: async_to_sync(send)())
 
 
 async def publish_revoke(user_id: int, credential: str | None = None) -> None:
@@ -68,6 +99,7 @@ async def publish_revoke(user_id: int, credential: str | None = None) -> None:
 
 
 _revoked = database_sync_to_async(revoked)
+_lost_access = database_sync_to_async(lost_access, thread_sensitive=False)
 
 
 @database_sync_to_async
@@ -81,6 +113,8 @@ class Subscriber(Protocol):
 
     room: str
     username: str
+    user_id: int
+    member: bool  # synced as a member (else a public room read by a non-member)
     last_seq: int | None  # None until its hello/history went out
     online_sent: list[str] | None  # the last presence list it got
     with_room: bool  # its presence/typing frames name the room (v2)
@@ -88,8 +122,8 @@ class Subscriber(Protocol):
     def deliver(self, seq: int, text: str) -> None:
         """Room event `seq` (encoded): pass on in seq order, once."""
 
-    def deleted(self, text: str) -> None:
-        """A moderator's `deleted` frame."""
+    def removed(self) -> None:
+        """Its user lost access to the room (v1: close 4403; v2: `removed`)."""
 
     def catch_up(self) -> None:
         """The layer may have dropped events: read past last_seq."""
@@ -108,6 +142,13 @@ class SocketSubscriber(Protocol):
         """Close with 4403."""
 
 
+class UserSubscriber(SocketSubscriber, Protocol):
+    """A v2 socket: it also gets its user's per-user frames."""
+
+    def user_frame(self, frame: dict, text: str) -> None:
+        """A `room`, `read` or `removed` frame for the user (`text` encoded)."""
+
+
 class RoomHub:
     """This process's subscription to the channel layer and its local sockets."""
 
@@ -116,6 +157,8 @@ class RoomHub:
         self.channel: str | None = None
         self.rooms: dict[str, set[Subscriber]] = {}
         self.users: dict[int, set[SocketSubscriber]] = {}
+        # v2 sockets by user: the process is in the user's group while any.
+        self.user_sockets: dict[int, set[UserSubscriber]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
         self.pages: dict[str, RecentPage] = {}  # each room's newest messages
         self.deletions = 0  # deletion events seen (see seed_page)
@@ -183,6 +226,24 @@ class RoomHub:
         """Count a socket of the user (revocations, the per-user cap)."""
         self.users.setdefault(socket.user_id, set()).add(socket)
 
+    async def join_user(self, socket: UserSubscriber) -> None:
+        """Per-user frames to `socket`; the user's first v2 socket on this
+        process subscribes the process to the user's group (one per user,
+        never one per socket)."""
+        await self._start()
+        sockets = self.user_sockets.setdefault(socket.user_id, set())
+        sockets.add(socket)
+        if len(sockets) == 1:
+            await self._group_add(user_group(socket.user_id))
+
+    async def leave_user(self, socket: UserSubscriber) -> None:
+        sockets = self.user_sockets.get(socket.user_id)
+        if sockets is not None and socket in sockets:
+            sockets.discard(socket)
+            if not sockets:
+                del self.user_sockets[socket.user_id]
+                await self._group_discard(user_group(socket.user_id))
+
     def remove_socket(self, socket: SocketSubscriber) -> None:
         sockets = self.users.get(socket.user_id)
         if sockets is not None and socket in sockets:
@@ -229,6 +290,8 @@ class RoomHub:
         if kind == "chat.message":
             message = event["message"]
             room, seq = message["room"], message["seq"]
+            if message["type"] != "message":
+                self.deletions += 1  # a change to history (see seed_page)
             self.note_seq(room, seq)
             page = self.pages.get(room)
             if page is not None and not page.extend(message):
@@ -251,15 +314,18 @@ class RoomHub:
                         frame = events.typing_frame(username, room if v2 else None)
                         text = texts[v2] = events.encode(frame)
                     subscriber.push(text)
-        elif kind == "chat.deleted":
-            room, seq = event["room"], event["seq"]
-            self.deletions += 1
-            page = self.pages.get(room)
-            if page is not None and not page.delete(seq):
-                del self.pages[room]
-            text = events.encode(events.deleted_frame(room=room, seq=seq))
-            for subscriber in tuple(self.rooms.get(room, ())):
-                subscriber.deleted(text)
+        elif kind == "chat.removed":
+            user_id = event["user_id"]
+            for subscriber in tuple(self.rooms.get(event["room"], ())):
+                if user_id is None or subscriber.user_id == user_id:
+                    subscriber.removed()
+        elif kind == "chat.user":
+            frame = event["frame"]
+            sockets = self.user_sockets.get(event["user_id"])
+            if sockets:
+                text = events.encode(frame)
+                for socket in tuple(sockets):
+                    socket.user_frame(frame, text)
         elif kind == "chat.presence":
             self.refresh_presence(event["room"])
         elif kind == "chat.revoke":
@@ -292,6 +358,8 @@ class RoomHub:
     async def _resubscribe(self) -> None:
         for room in tuple(self.rooms):
             await self._group_add(room_group(room))
+        for user_id in tuple(self.user_sockets):
+            await self._group_add(user_group(user_id))
         await self._group_add(REVOCATIONS_GROUP)
         for room in tuple(self.rooms):
             self._catch_up(room)
@@ -358,6 +426,12 @@ class RoomHub:
         for socket in sockets:
             if socket.user_id in users or socket.credential in gone:
                 socket.revoke()
+        # Membership too, in case no `chat.removed` event reached this process.
+        streams = [s for members in self.rooms.values() for s in members if s.member]
+        lost = await _lost_access({(s.room, s.user_id) for s in streams})
+        for stream in streams:
+            if (stream.room, stream.user_id) in lost:
+                stream.removed()
 
     async def _presence_loop(self) -> None:
         """Send each local socket the room's online list when it differs from

@@ -21,6 +21,7 @@ from .protocol import CloseCode, HistoryFrame, PostFrame, TypingFrame, parse_fra
 from .realtime.socket import BaseSocket, SocketState
 from .realtime.stream import RoomStream
 from .rooms import InvalidRoomName, canonical_room
+from .services.rooms import open_v1_room
 from .state import get_state
 
 log = logging.getLogger("chat.consumers")
@@ -31,6 +32,8 @@ connect_snapshot = database_sync_to_async(
     actions.connect_snapshot, thread_sensitive=False
 )
 history_page = database_sync_to_async(actions.history_page)
+# The access rule (chat.access): private rooms and DMs refuse non-members.
+open_room = database_sync_to_async(open_v1_room, thread_sensitive=False)
 
 
 def parse_since(query_string: bytes) -> int | None:
@@ -66,6 +69,9 @@ class ChatConsumer(BaseSocket):
             return
         if not self.authenticated():
             await self.refuse_handshake("anonymous")
+            return
+        if await open_room(self.user, room) is None:  # as for a bad name: 403
+            await self.refuse_handshake("not_found")
             return
         self.hub = hub = get_hub()
         if await self.over_socket_cap(len(hub.users.get(self.user_id, ()))):
@@ -122,6 +128,10 @@ class ChatConsumer(BaseSocket):
                 await publish_presence(self.room)
         except Exception as exc:
             log.warning("presence leave for %s failed (%s)", self.room, exc)
+
+    def stream_removed(self, stream: RoomStream) -> None:
+        """The user lost access to the room: close with 4403."""
+        self.revoke()
 
     # --- frames from the client ---
 

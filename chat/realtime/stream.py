@@ -37,6 +37,9 @@ class StreamOwner(Protocol):
 
     def revoke(self) -> None: ...
 
+    def stream_removed(self, stream: "RoomStream") -> None:
+        """The user lost access to the stream's room."""
+
     async def close(self, code: int | None = None, reason: str | None = None): ...
 
 
@@ -45,28 +48,32 @@ class RoomStream:
         "owner",
         "room",
         "username",
+        "user_id",
+        "member",
         "with_room",
         "last_seq",
         "online_sent",
         "push",
         "_early",
-        "_early_deleted",
         "_ahead",
         "_catch_up_requested",
         "_filling",
     )
 
-    def __init__(self, owner: StreamOwner, room: str, with_room: bool) -> None:
+    def __init__(
+        self, owner: StreamOwner, room: str, with_room: bool, member: bool = True
+    ) -> None:
         self.owner = owner
         self.room = room
         self.username = owner.username
+        self.user_id = owner.user_id
+        self.member = member
         # v2: presence and typing frames name their room (one socket, many rooms).
         self.with_room = with_room
         self.last_seq: int | None = None  # None while connecting: buffer
         self.online_sent: list[str] | None = None  # the last presence list sent
         self.push = owner.outbox.push
         self._early: list[tuple[int, str]] = []
-        self._early_deleted: list[str] = []
         self._ahead: dict[int, str] = {}
         self._catch_up_requested = False
         self._filling = False
@@ -78,10 +85,6 @@ class RoomStream:
         early, self._early = self._early, []
         for seq, text in early:
             self.deliver(seq, text)
-        # Deletions that came while connecting may be newer than the snapshot.
-        early_deleted, self._early_deleted = self._early_deleted, []
-        for text in early_deleted:
-            self.push(text)
 
     # --- called by the hub (the Subscriber protocol) ---
 
@@ -99,21 +102,14 @@ class RoomStream:
             self._ahead[seq] = text
             self._start_fill()
 
-    def deleted(self, text: str) -> None:
-        """A moderator deleted a message of this room (a `deleted` frame)."""
-        if self.last_seq is None:
-            self._early_deleted.append(text)  # after hello and history
-        else:
-            self.push(text)
-
     def catch_up(self) -> None:
         """The layer may have dropped events: read what is past last_seq."""
         if self.last_seq is not None and not self.owner.outbox.closed:
             self._catch_up_requested = True
             self._start_fill()
 
-    def revoke(self) -> None:
-        self.owner.revoke()
+    def removed(self) -> None:
+        self.owner.stream_removed(self)
 
     # --- gap fill ---
 
