@@ -213,14 +213,28 @@ class RoomHub:
             await self._group_add(room_group(subscriber.room))
 
     async def leave(self, subscriber: Subscriber) -> None:
-        members = self.rooms.get(subscriber.room)
-        if members is not None and subscriber in members:
-            members.discard(subscriber)
-            if not members:
-                del self.rooms[subscriber.room]
-                self.last_seen.pop(subscriber.room, None)
-                self.pages.pop(subscriber.room, None)  # no longer kept current
-                await self._group_discard(room_group(subscriber.room))
+        task = self.unsubscribe(subscriber)
+        if task is not None:
+            await task
+
+    def unsubscribe(self, subscriber: Subscriber) -> asyncio.Task | None:
+        """Stop delivering to `subscriber` now; when it was the room's last,
+        the layer subscription ends in the returned task."""
+        room = subscriber.room
+        members = self.rooms.get(room)
+        if members is None or subscriber not in members:
+            return None
+        members.discard(subscriber)
+        if members:
+            return None
+        del self.rooms[room]
+        self.last_seen.pop(room, None)
+        self.pages.pop(room, None)  # no longer kept current
+        return asyncio.create_task(self._discard_room(room))
+
+    async def _discard_room(self, room: str) -> None:
+        if room not in self.rooms:  # unless a socket joined it again meanwhile
+            await self._group_discard(room_group(room))
 
     def add_socket(self, socket: SocketSubscriber) -> None:
         """Count a socket of the user (revocations, the per-user cap)."""
