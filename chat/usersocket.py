@@ -6,7 +6,9 @@ Parse (chat.protocol_v2) -> authorise (chat.access, through the services)
 has its own RoomStream (chat.realtime.stream): the room's events in seq
 order, once, gaps filled, exactly as a v1 socket gets them. Per-user frames
 (`room`, `read`, `removed`) come through the hub's per-user subscription
-(one per user on this process, not one per socket).
+(one per user on this process, not one per socket). Each member room not
+synced has a RoomWatcher (chat.realtime.watcher) that keeps its summary
+current with `room` frames.
 
 Every refused frame gets an `error` with the frame's `room` and `client_id`,
 changes nothing, and the socket stays open (until too many refusals in a
@@ -25,6 +27,7 @@ from .logfmt import log_event
 from .protocol import CloseCode, ErrorCode, FrameError
 from .realtime.socket import BaseSocket, SocketState
 from .realtime.stream import RoomStream
+from .realtime.watcher import RoomWatcher
 from .services import messages, reads
 from .services import rooms as room_services
 from .services.errors import no_room
@@ -47,6 +50,15 @@ def _readable(user, name: str) -> tuple[bool, bool]:
 
 
 _readable_async = database_sync_to_async(_readable, thread_sensitive=False)
+
+
+def _summary(user, name: str) -> dict | None:
+    """The user's summary of room `name`; None if no longer a member."""
+    room = access.readable_room(user, name)
+    return None if room is None else reads.summary(user, room)
+
+
+_summary_async = database_sync_to_async(_summary, thread_sensitive=False)
 _postable = database_sync_to_async(room_services.postable_room)
 _mark_read = database_sync_to_async(reads.mark_read)
 _edit = database_sync_to_async(messages.edit_message)
@@ -58,6 +70,7 @@ class UserSocket(BaseSocket):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.streams: dict[str, RoomStream] = {}  # synced rooms
+        self.watchers: dict[str, RoomWatcher] = {}  # member rooms not synced
         self._early_user_frames: list[str] | None = []  # before hello
         self._told_removed: set[str] = set()  # `removed` sent from a stream
         self._joined = False
@@ -89,6 +102,8 @@ class UserSocket(BaseSocket):
             self.outbox.push(text)
         if self.state is SocketState.CONNECTING:
             self.state = SocketState.OPEN
+        for summary in rooms:
+            await self._watch(summary["room"], summary)
         log_event(log, "connect", room="-", user=self.username, v=2)
 
     async def leave(self) -> None:
@@ -97,38 +112,74 @@ class UserSocket(BaseSocket):
             return
         self._joined = False
         for room in list(self.streams):
-            await self._unsync(room)
+            await self._unsync(room, watch=False)
+        for room in list(self.watchers):
+            await self._unwatch(room)
         await self.hub.leave_user(self)
         self.hub.remove_socket(self)
 
     # --- per-user frames and removals (called by the hub) ---
 
     def user_frame(self, frame: dict, text: str) -> None:
-        if frame.get("type") == "removed":
-            room = frame.get("room")
+        kind, room = frame.get("type"), frame.get("room")
+        if kind == "removed":
             if room in self._told_removed:
                 self._told_removed.discard(room)  # the stream told already
                 return
             stream = self.streams.pop(room, None)
             if stream is not None:
                 self._end_stream(stream)
+            watcher = self.watchers.pop(room, None)
+            if watcher is not None:
+                self._end_watcher(watcher)
+        elif kind == "room" and self._joined:
+            summary = {k: v for k, v in frame.items() if k != "type"}
+            watcher = self.watchers.get(room)
+            if watcher is not None:
+                watcher.summary = summary  # the client has this one
+            elif room not in self.streams and self._early_user_frames is None:
+                # A new membership: keep its summary current from now on.
+                asyncio.create_task(self._watch(room, summary))
         if self._early_user_frames is not None:
             self._early_user_frames.append(text)
         else:
             self.outbox.push(text)
 
-    def stream_removed(self, stream: RoomStream) -> None:
-        """The user lost access to a synced room: `removed`, no more events."""
-        if self.streams.get(stream.room) is not stream:
+    def stream_removed(self, stream: RoomStream | RoomWatcher) -> None:
+        """The user lost access to a room: `removed`, no more events."""
+        if self.streams.get(stream.room) is stream:
+            del self.streams[stream.room]
+            self._end_stream(stream)
+        elif self.watchers.get(stream.room) is stream:
+            del self.watchers[stream.room]
+            self._end_watcher(stream)
+        else:
             return
-        del self.streams[stream.room]
-        self._end_stream(stream)
         self._told_removed.add(stream.room)
         self.push_frame(events.removed_frame(stream.room))
 
     def _end_stream(self, stream: RoomStream) -> None:
         self.hub.unsubscribe(stream)  # at once: nothing more is delivered
         asyncio.create_task(self._leave_presence(stream.room))
+
+    def _end_watcher(self, watcher: RoomWatcher) -> None:
+        watcher.stop()
+        self.hub.unsubscribe(watcher)
+
+    async def _watch(self, room: str, summary: dict | None) -> None:
+        if room in self.watchers or room in self.streams or not self._joined:
+            return
+        watcher = self.watchers[room] = RoomWatcher(self, room, summary, self._recount)
+        await self.hub.join(watcher)
+
+    async def _unwatch(self, room: str) -> None:
+        watcher = self.watchers.pop(room, None)
+        if watcher is not None:
+            watcher.stop()
+            await self.hub.leave(watcher)
+
+    async def _recount(self, room: str) -> dict | None:
+        return await _summary_async(self.user, room)
 
     async def _leave_presence(self, room: str) -> None:
         try:
@@ -189,8 +240,12 @@ class UserSocket(BaseSocket):
         if not readable:
             raise no_room(room)
         if room in self.streams:  # synced again: from the new `since`
-            await self._unsync(room)
+            await self._unsync(room, watch=False)
+        watcher = self.watchers.pop(room, None)
         hub = self.hub
+        if watcher is not None:
+            watcher.stop()
+            hub.unsubscribe(watcher)  # the stream subscribes before any await
         stream = self.streams[room] = RoomStream(self, room, True, member)
         await hub.join(stream)  # from here, live events are buffered
         try:
@@ -223,12 +278,14 @@ class UserSocket(BaseSocket):
         else:
             hub.refresh_presence(room)
 
-    async def _unsync(self, room: str) -> None:
+    async def _unsync(self, room: str, watch: bool = True) -> None:
         stream = self.streams.pop(room, None)
         if stream is None:
             return
         await self.hub.leave(stream)
         await self._leave_presence(room)
+        if watch and stream.member and self._joined:
+            await self._watch(room, None)  # the summary from here on
 
     async def _post(self, frame: v2.Post, context: dict) -> None:
         stream = self.streams.get(frame.room)

@@ -109,3 +109,32 @@ async def test_v2_removed_member_gets_removed_on_the_other_process(scaled_deploy
     assert frame is None, frame
     await a.close()
     await b.close()
+
+
+async def test_v2_unsynced_room_updates_reach_the_sidebar_across_processes(
+    scaled_deployment,
+):
+    """bob reads one room on process 2; alice's posts to another of his rooms,
+    on process 1, reach him as `room` summaries with the new unread count,
+    and none of that room's messages."""
+    d = scaled_deployment()
+    alice, bob = d.tokens("alice", "bob")
+    make_rooms(
+        d,
+        "rooms.create_room(U(username='alice'), 'dev', 'private')\n"
+        "rooms.add_member(U(username='alice'), 'dev', 'bob')\n"
+        "rooms.create_room(U(username='bob'), 'lobby')\n",
+    )
+    s1, s2 = d.server(), d.server(CHAT_SUMMARY_INTERVAL=0.1)
+    b = await UserClient.connect(s2.ws, bob)
+    await b.sync({"lobby": None})
+    a = await UserClient.connect(s1.ws, alice)
+    for n in range(3):
+        await a.send({"type": "message", "room": "dev", "message": f"m{n}"})
+    summary = await b.next("room", "dev")
+    while summary["unread"] < 3:
+        summary = await b.next("room", "dev")
+    assert summary["unread"] == 3
+    assert not [f for f in b.pending if f["type"] == "message"]
+    await a.close()
+    await b.close()

@@ -6,6 +6,8 @@
               ├── replies.py     replies in the order of the frames
               ├── stream.py      RoomStream: one room's events for one
               │                  socket, in seq order, once, gaps filled
+              ├── watcher.py     RoomWatcher: a v2 member room not synced:
+              │                  `room` summaries only
               └── outbox.py      Outbox: frames to the client, one writer,
                                  a byte budget
     broadcast.py (RoomHub)       subscriptions; dispatches to the

@@ -337,3 +337,35 @@ async def test_hub_subscribes_once_per_room_and_per_user(make_user, v2):
     assert "lobby" not in hub.rooms and alice.pk not in hub.user_sockets
     assert not layer.groups.get(room_group("lobby"))
     assert not layer.groups.get(user_group(alice.pk))
+
+
+async def test_rooms_not_synced_get_room_summary_updates_only(make_user, v2, settings):
+    """A member room the socket has not synced sends no events, only `room`
+    summaries recounted from the log (unread, last_seq); a room joined later
+    too."""
+    settings.CHAT_SUMMARY_INTERVAL = 0.05
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await create_room(alice, "dev", "private", members=["bob"])
+    await create_room(alice, "lobby")
+    b = await v2(bob)
+    await sync(b, {"lobby": None})
+    a = await v2(alice)
+    for text in ("one", "two"):
+        await a.send_json_to(
+            {"type": "message", "room": "dev", "message": text, "client_id": text}
+        )
+        await frames_until(a, "ack")
+    seen = []
+    summary = {"unread": 0}
+    while summary["unread"] < 2:
+        seen += await frames_until(b, "room", "dev")
+        summary = seen[-1]
+    assert summary["last_seq"] == 4 and summary["last_read_seq"] < 4
+    assert not [f for f in seen if f["type"] == "message"]
+    await create_room(alice, "new", "private", members=["bob"])
+    joined = (await frames_until(b, "room", "new"))[-1]
+    await a.send_json_to({"type": "message", "room": "new", "message": "hi"})
+    summary = joined
+    while summary["unread"] < 1:
+        summary = (await frames_until(b, "room", "new"))[-1]
+    assert summary["last_seq"] > joined["last_seq"]

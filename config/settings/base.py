@@ -197,6 +197,9 @@ CHAT_TYPING_INTERVAL = env.float("CHAT_TYPING_INTERVAL", default=2.0)
 # with `since`), so one slow reader never holds up a room nor the memory (a
 # socket that asked for history and never read held 392 MiB: issue 10).
 CHAT_OUTBOX_MAX_BYTES = env.int("CHAT_OUTBOX_MAX_BYTES", default=4 * 1024 * 1024)
+# A v2 socket's summary of a room it has not synced is recounted at most this
+# often (seconds) while the room has events; a changed one is sent (`room`).
+CHAT_SUMMARY_INTERVAL = env.float("CHAT_SUMMARY_INTERVAL", default=1.0)
 # Sockets one user may hold open on one server process (v1 and v2 together).
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=50)
 # WebSocket handshakes one client address may make per minute, per process
