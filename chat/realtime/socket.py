@@ -52,8 +52,10 @@ class BaseSocket(AsyncWebsocketConsumer):
         self.credential: str | None = None  # "session:<key>" or "token:<id>"
         self.conn_id = str(next(_conn_ids))  # per process (state adds the process)
         self.where = "-"  # the room (v1) or "-" (v2), for log lines
-        self.outbox: Outbox | None = None
-        self.replies: Replies | None = None
+        # Made when the server's send is known (__call__); used once accepted.
+        self.outbox: Outbox
+        self.replies: Replies
+        self.accepted = False
         self._strikes = 0  # refused frames since the last accepted one
         self._errors = 0  # refused frames in all (for sampled logging)
 
@@ -65,6 +67,12 @@ class BaseSocket(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
+        self.outbox = Outbox(
+            send,
+            settings.CHAT_OUTBOX_MAX_BYTES,
+            lambda: self.drop(CloseCode.TOO_SLOW, "too_slow"),
+        )
+        self.replies = Replies(self.outbox.push, self._refuse_failure_now)
         try:
             while True:
                 await self.dispatch(await receive())
@@ -122,20 +130,14 @@ class BaseSocket(AsyncWebsocketConsumer):
 
     async def open(self) -> None:
         """Accept the socket; frames to the client may be pushed from here."""
-        self.outbox = Outbox(
-            self.base_send,
-            settings.CHAT_OUTBOX_MAX_BYTES,
-            lambda: self.drop(CloseCode.TOO_SLOW, "too_slow"),
-        )
-        self.replies = Replies(self.outbox.push, self._refuse_failure_now)
+        self.accepted = True
         await self.accept()
         metrics.CONNECTS.inc()
         metrics.OPEN_SOCKETS.inc()
 
     async def disconnect(self, code) -> None:
-        accepted = self.outbox is not None
         self.state = SocketState.CLOSED
-        if accepted:
+        if self.accepted:
             self.outbox.close()
             metrics.OPEN_SOCKETS.dec()
             metrics.DISCONNECTS.labels(code).inc()
@@ -285,7 +287,7 @@ class BaseSocket(AsyncWebsocketConsumer):
         if self.state is SocketState.CLOSED:  # a second close is an ASGI error
             return
         self.state = SocketState.CLOSED
-        if self.outbox is not None:
+        if self.accepted:
             # Frames already queued (acks, the error that explains the close)
             # go first; a drop() closed the outbox, so a stalled socket is
             # not waited for.

@@ -117,7 +117,7 @@ async def test_sync_sends_history_then_live_events_once_in_order(make_user, v2):
     for n in range(3):
         await b.send_json_to({"type": "message", "room": "lobby", "message": f"m{n}"})
     await b.send_json_to({"type": "message", "room": "dev", "message": "elsewhere"})
-    seqs = []
+    seqs: list[tuple[int, str]] = []
     while len(seqs) < 3:
         frame = await a.receive_json_from()
         if frame["type"] == "message":
