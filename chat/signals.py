@@ -6,12 +6,13 @@ from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from accounts.models import ApiToken
 
-from .broadcast import publish_removed, publish_revoke
+from .broadcast import publish_removed, publish_revoke, publish_user
+from .events import removed_frame
 from .models import Room
 
 
@@ -36,7 +37,16 @@ def close_revoked_token_sockets(sender, instance, **kwargs) -> None:
     _revoke_on_commit(instance.user_id, f"token:{instance.pk}")
 
 
-@receiver(post_delete, sender=Room)
+@receiver(pre_delete, sender=Room)
 def close_deleted_room_sockets(sender, instance, **kwargs) -> None:
+    """Every socket of a deleted room closes (v1: 4403), and each member's
+    sockets get `removed` (v2), once the deletion commits."""
     name = instance.name
-    transaction.on_commit(lambda: async_to_sync(publish_removed)(name, None))
+    members = list(instance.memberships.values_list("user_id", flat=True))
+
+    async def publish() -> None:
+        await publish_removed(name, None)
+        for user_id in members:
+            await publish_user(user_id, removed_frame(name))
+
+    transaction.on_commit(lambda: async_to_sync(publish)())
