@@ -461,7 +461,10 @@ class RoomHub:
             self._presence_wake.clear()
             while self._presence_dirty:
                 room = self._presence_dirty.pop()
-                if room not in self.rooms:
+                members = self.rooms.get(room, ())
+                # Only rooms a socket shows presence in (a v2 socket's rooms
+                # not synced, RoomWatcher, never get it): no read for the rest.
+                if not any(s.online_sent is not None for s in members):
                     continue
                 try:
                     online = await state.online(room)
