@@ -394,3 +394,26 @@ async def test_v2_refusals_in_a_row_close_1008_and_sockets_per_user_are_capped(
     errors = [await a.receive_json_from() for _ in range(2)]
     assert [e["code"] for e in errors] == ["not_found", "not_found"]
     assert (await a.receive_output())["code"] == 1008
+
+
+async def test_history_request_pages_older_messages_of_the_named_room(make_user, v2):
+    """history with room, before and limit: older messages of that room,
+    oldest first, with has_more, in a frame that names the room."""
+    alice = await make_user("alice")
+    await create_room(alice, "lobby")
+    a = await v2(alice)
+    for n in range(5):
+        await a.send_json_to(
+            {
+                "type": "message",
+                "room": "lobby",
+                "message": f"m{n}",
+                "client_id": f"{n}",
+            }
+        )
+        await frames_until(a, "ack")
+    await a.send_json_to({"type": "history", "room": "lobby", "before": 5, "limit": 2})
+    page = (await frames_until(a, "history"))[-1]
+    assert page["room"] == "lobby"
+    assert [m["message"] for m in page["messages"]] == ["m1", "m2"]
+    assert page["has_more"] is True and page["complete"] is False
