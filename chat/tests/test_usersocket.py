@@ -417,3 +417,32 @@ async def test_history_request_pages_older_messages_of_the_named_room(make_user,
     assert page["room"] == "lobby"
     assert [m["message"] for m in page["messages"]] == ["m1", "m2"]
     assert page["has_more"] is True and page["complete"] is False
+
+
+@pytest.mark.parametrize("origin", [b"http://localhost:8000", b"https://evil.example"])
+async def test_v2_authenticates_as_v1_session_with_origin_or_refused(make_user, origin):
+    """Same authentication as v1: a session cookie with an allowed Origin
+    connects as its user; with a foreign Origin, or no credentials, refused
+    before accept."""
+    from django.test import Client
+
+    from config.asgi import application
+
+    alice = await make_user("alice")
+
+    @database_sync_to_async
+    def cookie():
+        client = Client()
+        client.force_login(alice)
+        return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+    comm = WebsocketCommunicator(
+        application, "/ws/", headers=[await cookie(), (b"origin", origin)]
+    )
+    connected, _ = await comm.connect()
+    assert connected == (origin == b"http://localhost:8000")
+    if connected:
+        assert (await comm.receive_json_from())["username"] == "alice"
+        await comm.disconnect()
+    anonymous = WebsocketCommunicator(application, "/ws/")
+    assert (await anonymous.connect())[0] is False
