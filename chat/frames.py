@@ -214,6 +214,9 @@ class HistoryFrame(TypedDict):
     complete: bool
     has_more: bool
     room: NotRequired[RoomName]  # version 2
+    # Version 2, in answer to a sync: the room's newest seq when the history
+    # was read; live events continue from the next one.
+    last_seq: NotRequired[Seq]
 
 
 class AckFrame(TypedDict):
@@ -243,7 +246,8 @@ class ErrorFrame(TypedDict):
     type: Literal["error"]
     code: ErrorCode
     detail: str
-    room: NotRequired[RoomName]  # version 2: the refused frame's
+    # Version 2: the refused frame's own values, echoed as sent (even a bad name).
+    room: NotRequired[str]
     client_id: NotRequired[ClientId]  # version 2: the refused frame's
 
 

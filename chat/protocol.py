@@ -52,7 +52,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
 
 class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009  # a frame over CHAT_MAX_FRAME_BYTES
-    POLICY_VIOLATION = 1008  # rate limit exceeded long after the warnings
+    POLICY_VIOLATION = 1008  # refused frames (rate limit, bad) kept up
     SERVER_ERROR = 1011  # the server could not serve this socket (storage down)
     SERVICE_RESTART = 1012  # the server is restarting: reconnect with since
     TOO_SLOW = 4008  # the socket did not read its frames; reconnect with since
