@@ -17,14 +17,14 @@ from collections.abc import Awaitable, Callable
 import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.contrib.auth import aauthenticate
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import ApiToken, user_for_token
+from accounts import credentials
+from accounts.models import user_for_token
 
 from .. import actions, metrics
 from ..events import iso_ts
@@ -86,7 +86,7 @@ def _error_response(
     if code == UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="chat"'
     elif code == ErrorCode.RATE_LIMITED:
-        headers["Retry-After"] = "1"
+        headers.setdefault("Retry-After", "1")
     return json_response({"code": code, "detail": exc.detail}, STATUS[code], headers)
 
 
@@ -223,12 +223,6 @@ def _positive_int(request: HttpRequest, name: str, default: int | None) -> int |
 # --- the endpoints ---
 
 
-@database_sync_to_async
-def _issue_token(user) -> str:
-    _row, token = ApiToken.objects.issue(user)
-    return token
-
-
 @api_view("POST", authenticated=False)
 async def token(request: HttpRequest, _user) -> HttpResponse:
     """POST /api/token {"username", "password"} → 201 {"token", "username"}."""
@@ -238,14 +232,19 @@ async def token(request: HttpRequest, _user) -> HttpResponse:
         raise ApiError(
             ErrorCode.BAD_FRAME, '"username" and "password" must be strings.'
         )
-    user = await aauthenticate(request, username=username, password=password)
-    if user is None:
+    address = request.META.get("REMOTE_ADDR", "")
+    try:  # the password hash runs in a thread (accounts/credentials.py)
+        issued = await database_sync_to_async(
+            credentials.issue_token, thread_sensitive=False
+        )(username, password, address)
+    except credentials.LoginThrottled as exc:
         raise ApiError(
-            UNAUTHORIZED, "Wrong username or password, or an inactive account."
-        )
-    token = await _issue_token(user)
-    log_event(log, "token_issued", user=user.get_username())
-    return json_response({"token": token, "username": user.get_username()}, 201)
+            ErrorCode.RATE_LIMITED, exc.detail, {"Retry-After": str(exc.retry_after)}
+        ) from None
+    except credentials.CredentialsRefused as exc:
+        raise ApiError(UNAUTHORIZED, exc.detail) from None
+    log_event(log, "token_issued", user=issued.username)
+    return json_response({"token": issued.token, "username": issued.username}, 201)
 
 
 @database_sync_to_async
