@@ -12,12 +12,11 @@ import logging
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.contrib.auth import aauthenticate
 from django.http import HttpRequest
 from ninja import Path, Query, Router
 from ninja.responses import Status
 
-from accounts.models import ApiToken
+from accounts import credentials as accounts_credentials
 
 from .. import actions, posting
 from ..events import iso_ts
@@ -52,32 +51,29 @@ def schema(request: HttpRequest):
     return api.get_openapi_schema()
 
 
-@database_sync_to_async
-def _issue_token(user) -> str:
-    _row, token = ApiToken.objects.issue(user)
-    return token
-
-
 @router.post(
     "/token",
     auth=None,
     response={201: schemas.Token, 400: schemas.Error, 401: schemas.Error}
-    | {413: schemas.Error, 503: schemas.Error},
+    | {413: schemas.Error, 429: schemas.Error, 503: schemas.Error},
     summary="Exchange a username and password for a new API token.",
 )
 async def create_token(request: HttpRequest, credentials: schemas.TokenRequest):
-    """A new token each time; it is shown only once."""
-    # TODO(security): call accounts.credentials.issue_token once it exists.
-    user = await aauthenticate(
-        request, username=credentials.username, password=credentials.password
-    )
-    if user is None:
+    """A new token each time; it is shown only once. Failed attempts are
+    throttled per account and per address (429 with Retry-After)."""
+    address = request.META.get("REMOTE_ADDR", "")
+    try:  # the password hash runs in a thread of the pool (accounts/credentials.py)
+        issued = await database_sync_to_async(
+            accounts_credentials.issue_token, thread_sensitive=False
+        )(credentials.username, credentials.password, address)
+    except accounts_credentials.LoginThrottled as exc:
         raise ApiError(
-            UNAUTHORIZED, "Wrong username or password, or an inactive account."
-        )
-    token = await _issue_token(user)
-    log_event(log, "token_issued", user=user.get_username())
-    return Status(201, {"token": token, "username": user.get_username()})
+            ErrorCode.RATE_LIMITED, exc.detail, {"Retry-After": str(exc.retry_after)}
+        ) from None
+    except accounts_credentials.CredentialsRefused as exc:
+        raise ApiError(UNAUTHORIZED, exc.detail) from None
+    log_event(log, "token_issued", user=issued.username)
+    return Status(201, {"token": issued.token, "username": issued.username})
 
 
 @database_sync_to_async

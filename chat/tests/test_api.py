@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from django.test import AsyncClient
 
 from chat.models import Message, Room
+from chat.state import throttle
 
 
 def bearer(user) -> dict:
@@ -456,3 +457,26 @@ async def test_refusals_name_the_field(make_user, api):
     )
     assert_error(response, 400, "bad_frame")
     assert '"password": Field required' in response.json()["detail"]
+
+
+async def test_token_requests_are_throttled_after_failures(make_user, api, settings):
+    """Past CHAT_LOGIN_FAILURES_PER_ACCOUNT wrong passwords, POST /api/v1/token is
+    429 rate_limited with Retry-After in seconds, even with the right password."""
+    settings.CHAT_LOGIN_FAILURES_PER_ACCOUNT = 2
+    throttle.reset()  # a fresh process's counters
+    await make_user("throttled")
+
+    async def attempt(password: str):
+        return await api.post(
+            "/api/v1/token",
+            {"username": "throttled", "password": password},
+            content_type="application/json",
+        )
+
+    for _ in range(2):
+        assert_error(await attempt("wrong"), 401, "unauthorized")
+    refused = await attempt("pw-12345-long")
+    assert_error(refused, 429, "rate_limited")
+    assert int(refused["Retry-After"]) > 0
+    assert "try again in" in refused.json()["detail"]
+    throttle.reset()
