@@ -36,6 +36,7 @@ from .protocol import (
     parse_frame,
 )
 from .rooms import InvalidRoomName, canonical_room
+from .services.rooms import open_v1_room
 from .state import get_state
 
 log = logging.getLogger("chat.consumers")
@@ -46,6 +47,8 @@ connect_snapshot = database_sync_to_async(
     actions.connect_snapshot, thread_sensitive=False
 )
 history_page = database_sync_to_async(actions.history_page)
+# The access rule (chat.access): private rooms and DMs refuse non-members.
+open_room = database_sync_to_async(open_v1_room, thread_sensitive=False)
 messages_after = database_sync_to_async(actions.messages_after)
 
 
@@ -137,6 +140,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if user is None or not user.is_authenticated:
             await self._refuse_handshake("anonymous")
+            return
+        if await open_room(user, room) is None:  # as for a bad name: 403
+            await self._refuse_handshake("not_found")
             return
         self.room = room
         self.user = user

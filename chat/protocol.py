@@ -20,6 +20,10 @@ class ErrorCode(StrEnum):
     TOO_LONG = "too_long"
     RATE_LIMITED = "rate_limited"
     FORBIDDEN = "forbidden"
+    # No such room or message, or one the user may not see: the same answer,
+    # so a non-member learns nothing (chat/access.py).
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # e.g. a room name that is taken
     # Not the client's fault: storage was unreachable; nothing was stored, the
     # same post (same client_id) may be sent again.
     UNAVAILABLE = "unavailable"

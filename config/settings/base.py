@@ -199,6 +199,10 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_HISTORY_ON_CONNECT = env.int("CHAT_HISTORY_ON_CONNECT", default=50)
 CHAT_RESUME_MAX = env.int("CHAT_RESUME_MAX", default=1000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=100)
+# Editing and deleting one's own messages, reactions (chat.services.messages).
+CHAT_EDIT_WINDOW = env.float("CHAT_EDIT_WINDOW", default=0)  # seconds; 0: always
+CHAT_DELETE_OWN = env.bool("CHAT_DELETE_OWN", default=True)
+CHAT_MAX_REACTIONS = env.int("CHAT_MAX_REACTIONS", default=20)  # emoji per message
 CHAT_RATE_LIMIT_PER_SECOND = env.float("CHAT_RATE_LIMIT_PER_SECOND", default=10.0)
 CHAT_RATE_LIMIT_BURST = env.int("CHAT_RATE_LIMIT_BURST", default=30)
 # Refusals in a row (no accepted frame between) before the socket is closed 1008.
