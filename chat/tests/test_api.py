@@ -8,12 +8,21 @@ from django.test import AsyncClient
 from chat.models import Message, Room
 from chat.state import throttle
 
-from .apicalls import assert_error, bearer, post
+from .apicalls import assert_error, bearer
 
 
 @pytest.fixture
 def api():
     return AsyncClient()
+
+
+async def post(api, user, room, body, **headers):
+    return await api.post(
+        f"/api/v1/rooms/{room}/messages",
+        body,
+        content_type="application/json",
+        headers={**bearer(user), **headers},
+    )
 
 
 @database_sync_to_async
