@@ -8,6 +8,7 @@ client never sees ninja's or Django's own error shapes.
 """
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -169,12 +170,17 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def install(api: "NinjaAPI") -> None:
     """Register the handlers on `api` (ninja picks the most specific class)."""
-    for exc_class in (ApiError, FrameError, PostRefused):
-        api.add_exception_handler(exc_class, _coded)
-    api.add_exception_handler(ValidationError, _validation)
-    api.add_exception_handler(AuthenticationError, _unauthenticated)
-    api.add_exception_handler(HttpError, _http_error)
-    api.add_exception_handler(Http404, _not_found)
-    api.add_exception_handler(RequestDataTooBig, _too_big)
-    api.add_exception_handler(DatabaseError, _storage)
-    api.add_exception_handler(Exception, _unexpected)
+    handlers: dict[type[Exception], Callable[..., HttpResponse]] = {
+        ApiError: _coded,
+        FrameError: _coded,
+        PostRefused: _coded,
+        ValidationError: _validation,
+        AuthenticationError: _unauthenticated,
+        HttpError: _http_error,
+        Http404: _not_found,
+        RequestDataTooBig: _too_big,
+        DatabaseError: _storage,
+        Exception: _unexpected,
+    }
+    for exc_class, handler in handlers.items():
+        api.add_exception_handler(exc_class, handler)

@@ -23,6 +23,7 @@ from ..services import messages as message_service
 from ..services import rooms as room_service
 from ..services.errors import NotFound, no_room
 from . import schemas
+from .auth import caller
 from .errors import ApiError
 
 router = Router(tags=["messages"])
@@ -62,8 +63,8 @@ async def list_messages(
         raise ApiError(
             ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.'
         )
-    await posting.take_token(request.auth)
-    return await _page(request.auth, path.room, query, limit)
+    await posting.take_token(caller(request))
+    return await _page(caller(request), path.room, query, limit)
 
 
 @database_sync_to_async
@@ -95,9 +96,9 @@ async def post_message(
     `reply_to`: in the thread of that message. Posting to a public room makes
     you a member; to a room that does not exist yet creates it (public)."""
     frame = parse_post({"message": body.message, "client_id": body.client_id})
-    room = await _postable(request.auth, path.room)
+    room = await _postable(caller(request), path.room)
     message, created = await posting.post_message(
-        request.auth, room, frame.text, frame.client_id, reply_to=body.reply_to
+        caller(request), room, frame.text, frame.client_id, reply_to=body.reply_to
     )
     return Status(201 if created else 200, message)
 
@@ -129,8 +130,8 @@ async def edit_message(
     """Only its author edits a message; the text is checked as a post. The
     room gets an `edited` event (none when the text is the same). Answers the
     message as it now reads."""
-    await posting.take_token(request.auth)
-    return await _edit(request.auth, path.room, path.seq, body.message)
+    await posting.take_token(caller(request))
+    return await _edit(caller(request), path.room, path.seq, body.message)
 
 
 @router.delete(
@@ -142,7 +143,7 @@ async def delete_message(request: HttpRequest, path: Path[schemas.MessagePath]):
     """By its author, the room's owners or staff. The room gets a `deleted`
     event; deleting it again changes nothing (204 both times)."""
     await database_sync_to_async(message_service.delete_message)(
-        request.auth, path.room, path.seq
+        caller(request), path.room, path.seq
     )
     return HttpResponse(status=204)
 
@@ -154,8 +155,8 @@ def _react(user, name: str, seq: int, emoji: str, on: bool) -> dict:
 
 
 async def _reaction(request: HttpRequest, path: schemas.ReactionPath, on: bool):
-    await posting.take_token(request.auth)
-    return await _react(request.auth, path.room, path.seq, path.emoji, on)
+    await posting.take_token(caller(request))
+    return await _react(caller(request), path.room, path.seq, path.emoji, on)
 
 
 @router.put(

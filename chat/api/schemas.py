@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, JsonValue
 
 from ..rooms import ROOM_NAME_RE
 from .errors import ERROR_CODES
@@ -54,7 +54,7 @@ class Body(Schema):
 class Error(Schema):
     """Every refusal: one of the protocol's codes and a sentence for people."""
 
-    code: str = Field(..., json_schema_extra={"enum": ERROR_CODES})
+    code: str = Field(..., json_schema_extra={"enum": list[JsonValue](ERROR_CODES)})
     detail: str
 
 

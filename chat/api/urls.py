@@ -71,6 +71,8 @@ def _patterns() -> list[URLPattern]:
     patterns = []
     seen = set()
     for pattern in ninja_patterns:
+        # ninja makes each a named URLPattern with a view
+        assert isinstance(pattern, URLPattern) and pattern.name
         if pattern.name == "api-root":  # ninja reverses it for the schema's paths
             patterns.append(path("", not_found, name="api-root"))
             continue
