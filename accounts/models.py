@@ -4,6 +4,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, models
+from django.utils import timezone
 
 
 def token_digest(token: str) -> str:
@@ -37,6 +38,47 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.digest[:8]}… of {self.user}"
+
+
+class InviteManager(models.Manager):
+    def usable(self, code: str) -> "Invite | None":
+        """The unused invite with this code, or None."""
+        if not code:
+            return None
+        return self.filter(code=code, used_at__isnull=True).first()
+
+
+class Invite(models.Model):
+    """A one-use sign-up link (CHAT_SIGNUP=invite), made by staff with
+    `manage.py chat_invite <staff username>`."""
+
+    code = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invite",
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InviteManager()
+
+    def __str__(self) -> str:
+        return f"invite by {self.created_by}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.code:
+            self.code = secrets.token_urlsafe(24)
+        super().save(*args, **kwargs)
+
+    def use(self, user) -> None:
+        self.used_by, self.used_at = user, timezone.now()
+        self.save(update_fields=["used_by", "used_at"])
 
 
 def user_for_token(token: str):

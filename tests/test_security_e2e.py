@@ -201,3 +201,26 @@ def _create_user(username: str, password: str, **fields) -> str:
         f"get_user_model().objects.create_user({username!r}, password={password!r}"
         f"{extra})"
     )
+
+
+def test_token_requests_are_throttled_across_processes(scaled_deployment):
+    """Wrong passwords sent alternately to two processes (sharing Redis)
+    count together: the 6th attempt on an account with a limit of 5 gets 429
+    with Retry-After, even with the right password (finding: 159 wrong
+    passwords a minute, never refused)."""
+    d = scaled_deployment(CHAT_LOGIN_FAILURES_PER_ACCOUNT=5, CHAT_LOGIN_WINDOW=60)
+    d.manage("shell", "-c", _create_user("victim", PASSWORD))
+    one, two = d.server(), d.server()
+    wrong = {"username": "victim", "password": "wrong"}
+    codes = [
+        httpx.post(f"{server.http}/api/token", json=wrong).status_code
+        for server in [one, two] * 3
+    ]
+    assert codes == [401] * 5 + [429], codes
+    right = httpx.post(
+        f"{two.http}/api/token", json={"username": "victim", "password": PASSWORD}
+    )
+    assert right.status_code == 429, right.text
+    assert right.json()["code"] == "rate_limited"
+    assert 0 < int(right.headers["Retry-After"]) <= 60
+    assert "try again in" in right.json()["detail"]

@@ -234,3 +234,12 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
 CHAT_LOGIN_FAILURES_PER_ACCOUNT = env.int("CHAT_LOGIN_FAILURES_PER_ACCOUNT", default=10)
 CHAT_LOGIN_FAILURES_PER_ADDRESS = env.int("CHAT_LOGIN_FAILURES_PER_ADDRESS", default=30)
 CHAT_LOGIN_WINDOW = env.float("CHAT_LOGIN_WINDOW", default=900.0)
+# Sign-up: "open", "invite" (a one-use link from `manage.py chat_invite`) or
+# "closed"; at most CHAT_SIGNUPS_PER_ADDRESS accounts per address per window.
+CHAT_SIGNUP = env("CHAT_SIGNUP", default="open")
+if CHAT_SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured(
+        f"CHAT_SIGNUP={CHAT_SIGNUP!r}: use open, invite or closed."
+    )
+CHAT_SIGNUPS_PER_ADDRESS = env.int("CHAT_SIGNUPS_PER_ADDRESS", default=10)
+CHAT_SIGNUP_WINDOW = env.float("CHAT_SIGNUP_WINDOW", default=3600.0)
