@@ -1,12 +1,17 @@
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import RedirectURLMixin
 from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 from django.views.generic import CreateView
 
 from chat.state import throttle
 
 from .forms import SignUpForm, client_address
+from .models import ApiToken, TokenLimitReached
+from .tokens import list_tokens, revoke_token
 
 
 class SignUpView(RedirectURLMixin, CreateView):
@@ -61,3 +66,33 @@ class SignUpView(RedirectURLMixin, CreateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(next=self.get_redirect_url(), **kwargs)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    """The user's API tokens: list, create (shown once), delete."""
+    created = None
+    error = None
+    if request.method == "POST":
+        if "delete" in request.POST:
+            try:
+                token_id = int(request.POST["delete"])
+            except ValueError:
+                token_id = 0
+            if not revoke_token(request.user, token_id):
+                error = "No such token of yours (already deleted?)."
+            else:
+                return redirect("tokens")
+        else:
+            try:
+                _row, created = ApiToken.objects.issue(request.user)
+            except TokenLimitReached as exc:
+                error = exc.detail
+    context = {
+        "tokens": list_tokens(request.user),
+        "created": created,
+        "error": error,
+        "limit": settings.CHAT_TOKENS_PER_USER,
+    }
+    return render(request, "registration/tokens.html", context)

@@ -96,7 +96,8 @@ def revoked(
     user_ids: set[int], token_ids: set[int], session_keys: set[str]
 ) -> tuple[set[int], set[int], set[str]]:
     """Of these, the users no longer active (or gone), the tokens deleted and
-    the sessions ended (deleted or expired; database sessions only).
+    the sessions ended (deleted or expired; database sessions only). An
+    expired token counts as deleted.
 
     The revoke event (chat.signals) closes sockets at once; this check lets
     each process catch what no event announced: an event the channel layer
@@ -105,7 +106,7 @@ def revoked(
     """
     User = get_user_model()
     active = _found(User.objects.filter(is_active=True), "pk", user_ids)
-    existing = _found(ApiToken.objects.all(), "pk", token_ids)
+    existing = _found(ApiToken.objects.live(), "pk", token_ids)
     ended: set = set()
     if session_keys and settings.SESSION_ENGINE.endswith((".db", ".cached_db")):
         live = Session.objects.filter(expire_date__gt=timezone.now())

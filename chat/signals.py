@@ -1,5 +1,5 @@
-"""Close the sockets of a user who logged out, was deactivated or lost a
-token, on every process, once the change is committed."""
+"""Close the sockets of a user who logged out, was deactivated, changed
+password or lost a token, on every process, once the change is committed."""
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
@@ -32,3 +32,16 @@ def close_deactivated_user_sockets(sender, instance, created, **kwargs) -> None:
 @receiver(post_delete, sender=ApiToken)
 def close_revoked_token_sockets(sender, instance, **kwargs) -> None:
     _revoke_on_commit(instance.user_id, f"token:{instance.pk}")
+
+
+@receiver(post_save, sender=get_user_model())
+def end_access_on_password_change(sender, instance, created, **kwargs) -> None:
+    """A new password (set_password, then save) ends every socket and token of
+    the user; other browsers' sessions end at their next request (Django's
+    session auth hash). `_password` is set by set_password only, not by the
+    hasher upgrade at login, which re-saves the same password."""
+    if created or getattr(instance, "_password", None) is None:
+        return
+    # Each deletion sends post_delete (close_revoked_token_sockets).
+    ApiToken.objects.filter(user=instance).delete()
+    _revoke_on_commit(instance.pk)

@@ -224,3 +224,95 @@ def test_token_requests_are_throttled_across_processes(scaled_deployment):
     assert right.json()["code"] == "rate_limited"
     assert 0 < int(right.headers["Retry-After"]) <= 60
     assert "try again in" in right.json()["detail"]
+
+
+async def closed_with(client: ChatClient, timeout: float = 10.0) -> int | None:
+    """The close code the server ends `client` with (frames before it are
+    skipped); None when it is still open after `timeout`."""
+    import websockets
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while (remaining := deadline - loop.time()) > 0:
+            await asyncio.wait_for(client.ws.recv(), remaining)
+    except websockets.ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+    except TimeoutError:
+        pass
+    return None
+
+
+def form_post(client: httpx.Client, url: str, data: dict) -> httpx.Response:
+    page = client.get(url)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    return client.post(url, data={"csrfmiddlewaretoken": token, **data})
+
+
+async def session_socket(server, client: httpx.Client) -> ChatClient:
+    headers = {
+        "Cookie": f"sessionid={client.cookies['sessionid']}",
+        "Origin": server.http,
+    }
+    return await ChatClient.connect(server.ws, "lobby", headers=headers)
+
+
+async def test_password_change_ends_sockets_tokens_and_sessions(scaled_deployment):
+    """A password change closes the user's session and token sockets (4403)
+    on every process, deletes its tokens and logs its other browsers out
+    (finding: a session socket still posting 40 s later)."""
+    d = scaled_deployment()
+    one, two = d.server(), d.server()
+    browser = sign_up(one.http, "alice")
+    other = httpx.Client(base_url=two.http, timeout=20)
+    reply = form_post(
+        other, "/accounts/login/", {"username": "alice", "password": PASSWORD}
+    )
+    assert reply.status_code == 302
+    issued = httpx.post(
+        f"{one.http}/api/token", json={"username": "alice", "password": PASSWORD}
+    )
+    token = issued.json()["token"]
+    sockets = [
+        await session_socket(one, browser),
+        await session_socket(two, other),
+        await ChatClient.connect(two.ws, "lobby", token=token),
+    ]
+    new = "another-long-pass-phrase-43"
+    reply = form_post(
+        browser,
+        "/accounts/password_change/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert reply.status_code == 302, reply.text[:2000]
+    codes = await asyncio.gather(*(closed_with(s) for s in sockets))
+    assert codes == [4403, 4403, 4403], codes
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{two.http}/api/rooms", headers=bearer).status_code == 401
+    assert other.get("/chat/lobby/").status_code == 302  # to the login page
+    assert browser.get("/chat/lobby/").status_code == 200  # the changer stays in
+
+
+async def test_tokens_are_listed_and_revoked_by_their_owner(scaled_deployment):
+    """GET /api/tokens lists the caller's tokens; DELETE /api/tokens/<id>
+    deletes one of them (its socket closes 4403), never another user's."""
+    d = scaled_deployment()
+    first, second = d.tokens("bob", "bob")
+    (eve,) = d.tokens("eve")
+    server = d.server()
+    socket = await ChatClient.connect(server.ws, "lobby", token=second)
+    api = f"{server.http}/api/tokens"
+    listed = httpx.get(api, headers={"Authorization": f"Bearer {first}"}).json()
+    ids = [row["id"] for row in listed["tokens"]]
+    assert len(ids) == 2, listed
+    newest = ids[0]
+    foreign = httpx.delete(
+        f"{api}/{newest}", headers={"Authorization": f"Bearer {eve}"}
+    )
+    assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
+    own = httpx.delete(f"{api}/{newest}", headers={"Authorization": f"Bearer {first}"})
+    assert own.status_code == 204
+    assert await closed_with(socket) == 4403
+    assert (
+        httpx.get(api, headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    )

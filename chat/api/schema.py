@@ -171,7 +171,12 @@ def _paths() -> dict:
                     "401": _error(
                         "Wrong username or password, or an inactive account."
                     ),
+                    "403": _error("The user holds CHAT_TOKENS_PER_USER tokens."),
                     "413": _error("The body is too large."),
+                    "429": _error(
+                        "Too many failed logins for the account or from the "
+                        "address; Retry-After says how long to wait."
+                    ),
                     "503": UNAVAILABLE,
                 },
             }

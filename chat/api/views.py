@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts import credentials
+from accounts import credentials, tokens
 from accounts.models import user_for_token
 
 from .. import actions, metrics
@@ -243,6 +243,8 @@ async def token(request: HttpRequest, _user) -> HttpResponse:
         ) from None
     except credentials.CredentialsRefused as exc:
         raise ApiError(UNAUTHORIZED, exc.detail) from None
+    except credentials.TokenLimitReached as exc:
+        raise ApiError(ErrorCode.FORBIDDEN, exc.detail) from None
     log_event(log, "token_issued", user=issued.username)
     return json_response({"token": issued.token, "username": issued.username}, 201)
 
@@ -303,6 +305,21 @@ async def messages(request: HttpRequest, user, room: str) -> HttpResponse:
     if request.method == "GET":
         return await _read_messages(request, name)
     return await _post_message(request, user, name)
+
+
+@api_view("GET")
+async def token_list(request: HttpRequest, user) -> HttpResponse:
+    """GET /api/tokens → {"tokens": [{"id", "created_at", "expires_at"}]}."""
+    listed = await database_sync_to_async(tokens.list_tokens)(user)
+    return json_response({"tokens": listed})
+
+
+@api_view("DELETE")
+async def token_detail(request: HttpRequest, user, token_id: int) -> HttpResponse:
+    """DELETE /api/tokens/<id> → 204; its sockets close with 4403."""
+    if not await database_sync_to_async(tokens.revoke_token)(user, token_id):
+        raise ApiError(NOT_FOUND, f"You have no token {token_id}.")
+    return HttpResponse(status=204)
 
 
 @api_view("GET", authenticated=False)

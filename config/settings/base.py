@@ -243,3 +243,7 @@ if CHAT_SIGNUP not in ("open", "invite", "closed"):
     )
 CHAT_SIGNUPS_PER_ADDRESS = env.int("CHAT_SIGNUPS_PER_ADDRESS", default=10)
 CHAT_SIGNUP_WINDOW = env.float("CHAT_SIGNUP_WINDOW", default=3600.0)
+# API tokens: at most this many per user; with a max age (seconds, 0 = never),
+# a token stops working that long after its issue.
+CHAT_TOKENS_PER_USER = env.int("CHAT_TOKENS_PER_USER", default=20)
+CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
