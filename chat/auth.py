@@ -28,18 +28,39 @@ from .logfmt import log_event
 log = logging.getLogger("chat.auth")
 
 
-def origin_allowed(origin: str) -> bool:
-    """An Origin whose host is in ALLOWED_HOSTS, or listed in CSRF_TRUSTED_ORIGINS."""
+def origin_allowed(origin: str, scope: dict | None = None) -> bool:
+    """The Origin is exactly (scheme, host, port) one listed in
+    CSRF_TRUSTED_ORIGINS, or exactly the handshake's own site: the scheme
+    the socket came in on (ws -> http, wss -> https; behind a TLS proxy,
+    X-Forwarded-Proto through uvicorn's proxy headers) and its Host, when
+    that host is in ALLOWED_HOSTS. `http://` or another port of an allowed
+    host is another origin (RFC 6454), as for Django's CSRF check."""
     if origin in settings.CSRF_TRUSTED_ORIGINS:
         return True
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    own = _own_origin(scope) if scope is not None else None
+    if own is None or origin.lower() != own.lower():
         return False
     host, _port = split_domain_port(parts.netloc)
     allowed = settings.ALLOWED_HOSTS
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]
     return bool(host) and validate_host(host, allowed)
+
+
+def _own_origin(scope: dict) -> str | None:
+    """scheme://host[:port] the handshake was addressed to (default ports
+    left out, as browsers write Origin)."""
+    host = _header(scope, b"host")
+    if not host:
+        return None
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    default = ":443" if scheme == "https" else ":80"
+    if host.endswith(default):
+        host = host[: -len(default)]
+    return f"{scheme}://{host}"
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -73,7 +94,7 @@ class TokenOrSessionAuthMiddleware:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return "malformed_authorization", scope
-            if origin is not None and not origin_allowed(origin):
+            if origin is not None and not origin_allowed(origin, scope):
                 return "foreign_origin", scope
             # With the other handshakes of the moment, in one query
             # (chat.batching; docs/performance.md, connect).
@@ -85,7 +106,7 @@ class TokenOrSessionAuthMiddleware:
         user = scope.get("user")
         if user is None or not user.is_authenticated:
             return "anonymous", scope
-        if origin is None or not origin_allowed(origin):
+        if origin is None or not origin_allowed(origin, scope):
             return "foreign_origin" if origin else "missing_origin", scope
         session = scope.get("session")
         credential = f"session:{session.session_key}" if session else None

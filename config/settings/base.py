@@ -247,3 +247,7 @@ CHAT_SIGNUP_WINDOW = env.float("CHAT_SIGNUP_WINDOW", default=3600.0)
 # a token stops working that long after its issue.
 CHAT_TOKENS_PER_USER = env.int("CHAT_TOKENS_PER_USER", default=20)
 CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
+# Request bodies past this many bytes are refused (413) from Content-Length
+# or as they stream in, before being spooled (chat/bodylimit.py); the API's
+# limit is CHAT_MAX_FRAME_BYTES.
+CHAT_MAX_BODY_BYTES = env.int("CHAT_MAX_BODY_BYTES", default=1024 * 1024)
