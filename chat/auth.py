@@ -17,6 +17,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
@@ -168,6 +169,53 @@ class _SessionUnlessBearer:
         return await self.session_app(scope, receive, send)
 
 
+class _StorageDownAs1011:
+    """The handshake's database lookups (token, session, user) failing is
+    the server's fault, not a refusal: accept, then close with 1011 (the
+    client retries later, docs/protocol.md), instead of the ASGI server's
+    HTTP 500 page."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        sent: set[str] = set()
+
+        async def tracked_send(message) -> None:
+            sent.add(message["type"])
+            await send(message)
+
+        try:
+            return await self.inner(scope, receive, tracked_send)
+        except DatabaseError as exc:
+            if sent:  # the consumer was under way: let the server see it
+                raise
+            metrics.REFUSALS.labels("storage_unavailable").inc()
+            log_event(
+                log,
+                "refused",
+                logging.WARNING,
+                path=scope.get("path"),
+                reason="storage_unavailable",
+                error=str(exc)[:200],
+            )
+            message = await receive()
+            if message["type"] != "websocket.connect":
+                return
+            await send({"type": "websocket.accept"})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": 1011,
+                    "reason": "Storage is unavailable; reconnect in a moment.",
+                }
+            )
+
+
 def ChatAuthMiddlewareStack(inner):
     checked = TokenOrSessionAuthMiddleware(inner)
-    return _SessionUnlessBearer(checked, AuthMiddlewareStack(checked))
+    return _StorageDownAs1011(
+        _SessionUnlessBearer(checked, AuthMiddlewareStack(checked))
+    )

@@ -435,3 +435,39 @@ async def test_origin_is_matched_exactly(deployment):
             await client.close()
             outcome[template] = True
     assert outcome == dict(ORIGINS)
+
+
+async def test_database_down_during_a_handshake_gives_1011(scaled_deployment):
+    """With the database cut off, a token handshake and a session handshake
+    are accepted and closed with 1011 (the documented answer), not HTTP 500
+    (finding: the token lookup ran before accept and raised)."""
+    from urllib.parse import urlsplit
+
+    import websockets
+
+    from .faults import TcpProxy
+
+    d = scaled_deployment(CHAT_DB_POOL_TIMEOUT=2)
+    (token,) = d.tokens("alice")
+    parts = urlsplit(d.env["DATABASE_URL"])
+    proxy = TcpProxy(parts.hostname, parts.port or 5432)
+    try:
+        userinfo = parts.netloc.rpartition("@")[0]
+        relayed = parts._replace(netloc=f"{userinfo}@127.0.0.1:{proxy.port}")
+        server = d.server(DATABASE_URL=relayed.geturl())
+        browser = sign_up(server.http, "bob")
+        proxy.cut()
+        session = {
+            "Cookie": f"sessionid={browser.cookies['sessionid']}",
+            "Origin": server.http,
+        }
+        for headers in ({"Authorization": f"Bearer {token}"}, session):
+            async with websockets.connect(
+                f"{server.ws}/ws/chat/lobby/", additional_headers=headers
+            ) as ws:  # accepted: a 500 would raise InvalidStatus here
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 30)
+            assert closed.value.rcvd.code == 1011, closed.value
+        assert "Exception in ASGI application" not in server.log()
+    finally:
+        proxy.close()
