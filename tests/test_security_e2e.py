@@ -471,3 +471,82 @@ async def test_database_down_during_a_handshake_gives_1011(scaled_deployment):
         assert "Exception in ASGI application" not in server.log()
     finally:
         proxy.close()
+
+
+def test_pages_send_a_strict_csp_and_no_inline_script(deployment):
+    """Every page answers with CSP default-src 'self' (no 'unsafe-inline'),
+    a Permissions-Policy, and has no inline script, event handler or style
+    attribute the policy would block (finding: no CSP, no
+    Permissions-Policy)."""
+    d = deployment()
+    server = d.server()
+    browser = sign_up(server.http, "alice")
+    for path in [
+        "/chat/",
+        "/chat/lobby/",
+        "/accounts/tokens/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/admin/login/",
+        "/api/rooms",
+    ]:
+        reply = browser.get(path)
+        assert reply.status_code == 200, path
+        csp = reply.headers["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+        assert directives["default-src"] == "'self'", csp
+        assert directives["script-src"] == "'self'", csp
+        assert "unsafe" not in csp
+        assert "camera=()" in reply.headers["Permissions-Policy"]
+        if path.startswith("/api/"):
+            continue
+        html = reply.text
+        inline = [
+            tag
+            for tag in re.findall(r"<script\b[^>]*>", html)
+            if "src=" not in tag and 'type="application/json"' not in tag
+        ]
+        assert not inline, (path, inline)
+        assert not re.search(r"\son[a-z]+\s*=", html), path
+        assert not re.search(r"\sstyle\s*=", html), path
+        assert "<style" not in html, path
+
+
+def test_hsts_preload_needs_a_year(tmp_path):
+    """Production: HSTS preload is on only with max-age >= 31536000; asking
+    for it with less refuses to start, saying why (finding: preload sent
+    with max-age 3600)."""
+    import subprocess
+    import sys
+
+    from .servers import ROOT
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "chat.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+    }
+    code = (
+        "from django.conf import settings; "
+        "print(settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_PRELOAD)"
+    )
+
+    def shell(**extra) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert shell().stdout.split() == ["3600", "False"]
+    assert shell(SECURE_HSTS_SECONDS="31536000").stdout.split() == [
+        "31536000",
+        "True",
+    ]
+    refused = shell(SECURE_HSTS_PRELOAD="true")
+    assert refused.returncode != 0 and "31536000" in refused.stderr

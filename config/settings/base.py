@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "chat.headers.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -251,3 +252,5 @@ CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
 # or as they stream in, before being spooled (chat/bodylimit.py); the API's
 # limit is CHAT_MAX_FRAME_BYTES.
 CHAT_MAX_BODY_BYTES = env.int("CHAT_MAX_BODY_BYTES", default=1024 * 1024)
+# Content-Security-Policy: empty for the built-in strict one (chat/headers.py).
+CHAT_CSP = env("CHAT_CSP", default="")
