@@ -242,6 +242,9 @@ def _paths() -> dict:
                     "404": _error(
                         "No such room, or not a valid room name (`not_found`)."
                     ),
+                    "429": _error(
+                        "Over the user's rate limit, shared with posts (`rate_limited`)."
+                    ),
                     "503": UNAVAILABLE,
                 },
             },

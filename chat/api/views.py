@@ -30,7 +30,7 @@ from .. import actions, metrics
 from ..events import iso_ts
 from ..logfmt import log_event
 from ..models import Room
-from ..posting import post_message
+from ..posting import post_message, take_token
 from ..protocol import ErrorCode, FrameError, parse_post
 from ..rooms import InvalidRoomName, canonical_room
 from .schema import openapi_schema
@@ -303,6 +303,7 @@ async def messages(request: HttpRequest, user, room: str) -> HttpResponse:
     """GET: a page of history, oldest first. POST: a post, as over the WebSocket."""
     name = _room(room)
     if request.method == "GET":
+        await take_token(user)  # reads share the poster's bucket, as on sockets
         return await _read_messages(request, name)
     return await _post_message(request, user, name)
 
