@@ -2,7 +2,11 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from .forms import AdminLoginForm
 from .models import ApiToken
+
+# Failed admin logins count with the others (accounts.credentials).
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(ApiToken)

@@ -20,7 +20,16 @@ from django.contrib.auth import authenticate
 
 from chat.state import throttle
 
-from .models import ApiToken
+from .models import ApiToken, TokenLimitReached
+
+__all__ = [
+    "CredentialsRefused",
+    "IssuedToken",
+    "LoginThrottled",
+    "TokenLimitReached",
+    "check_credentials",
+    "issue_token",
+]
 
 
 class CredentialsRefused(Exception):
@@ -71,7 +80,8 @@ def check_credentials(request, username: str, password: str, address: str):
 
 
 def issue_token(username: str, password: str, address: str) -> IssuedToken:
-    """POST /api/token: check the credentials (throttled), then a new token."""
+    """POST /api/token: check the credentials (throttled), then a new token
+    (TokenLimitReached past CHAT_TOKENS_PER_USER)."""
     user = check_credentials(None, username, password, address)
     _row, token = ApiToken.objects.issue(user)
     return IssuedToken(token, user.get_username())

@@ -68,15 +68,14 @@ class Token(Schema):
     username: str
 
 
-class Room(Schema):
-    name: str
-    last_seq: int = Field(..., ge=0)
-    locked: bool = Field(..., description="Read only when true.")
-    last_message_at: str | None
+class TokenInfo(Schema):
+    id: int
+    created_at: str
+    expires_at: str | None = Field(..., description="null: it does not expire.")
 
 
-class RoomList(Schema):
-    rooms: list[Room]
+class TokenList(Schema):
+    tokens: list[TokenInfo] = Field(..., description="Newest first.")
 
 
 class Post(Body):

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "chat.headers.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -238,3 +239,22 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
 CHAT_LOGIN_FAILURES_PER_ACCOUNT = env.int("CHAT_LOGIN_FAILURES_PER_ACCOUNT", default=10)
 CHAT_LOGIN_FAILURES_PER_ADDRESS = env.int("CHAT_LOGIN_FAILURES_PER_ADDRESS", default=30)
 CHAT_LOGIN_WINDOW = env.float("CHAT_LOGIN_WINDOW", default=900.0)
+# Sign-up: "open", "invite" (a one-use link from `manage.py chat_invite`) or
+# "closed"; at most CHAT_SIGNUPS_PER_ADDRESS accounts per address per window.
+CHAT_SIGNUP = env("CHAT_SIGNUP", default="open")
+if CHAT_SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured(
+        f"CHAT_SIGNUP={CHAT_SIGNUP!r}: use open, invite or closed."
+    )
+CHAT_SIGNUPS_PER_ADDRESS = env.int("CHAT_SIGNUPS_PER_ADDRESS", default=10)
+CHAT_SIGNUP_WINDOW = env.float("CHAT_SIGNUP_WINDOW", default=3600.0)
+# API tokens: at most this many per user; with a max age (seconds, 0 = never),
+# a token stops working that long after its issue.
+CHAT_TOKENS_PER_USER = env.int("CHAT_TOKENS_PER_USER", default=20)
+CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
+# Request bodies past this many bytes are refused (413) from Content-Length
+# or as they stream in, before being spooled (chat/bodylimit.py); the API's
+# limit is CHAT_MAX_FRAME_BYTES.
+CHAT_MAX_BODY_BYTES = env.int("CHAT_MAX_BODY_BYTES", default=1024 * 1024)
+# Content-Security-Policy: empty for the built-in strict one (chat/headers.py).
+CHAT_CSP = env("CHAT_CSP", default="")
