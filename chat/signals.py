@@ -13,7 +13,8 @@ from django.dispatch import receiver
 from accounts.deleted import DELETED_USERNAME
 from accounts.models import ApiToken
 
-from .broadcast import publish_removed, publish_revoke
+from .broadcast import publish_removed, publish_revoke, publish_user
+from .events import removed_frame
 from .models import Message, Room
 
 
@@ -38,10 +39,19 @@ def close_revoked_token_sockets(sender, instance, **kwargs) -> None:
     _revoke_on_commit(instance.user_id, f"token:{instance.pk}")
 
 
-@receiver(post_delete, sender=Room)
+@receiver(pre_delete, sender=Room)
 def close_deleted_room_sockets(sender, instance, **kwargs) -> None:
+    """Every socket of a deleted room closes (v1: 4403), and each member's
+    sockets get `removed` (v2), once the deletion commits."""
     name = instance.name
-    transaction.on_commit(lambda: async_to_sync(publish_removed)(name, None))
+    members = list(instance.memberships.values_list("user_id", flat=True))
+
+    async def publish() -> None:
+        await publish_removed(name, None)
+        for user_id in members:
+            await publish_user(user_id, removed_frame(name))
+
+    transaction.on_commit(lambda: async_to_sync(publish)())
 
 
 @receiver(post_save, sender=get_user_model())

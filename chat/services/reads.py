@@ -11,6 +11,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from .. import access
+from ..actions import message_frames
 from ..broadcast import publish_on_commit, publish_user
 from ..events import iso_ts, read_frame, room_frame
 from ..models import Membership, Mention, Message, Room
@@ -91,7 +92,7 @@ def _members(room_ids: list[int]) -> dict[int, list[str]]:
 def summaries(user) -> list[dict]:
     """The v2 summary of every room `user` is a member of (hello, GET
     /api/v1/rooms), most recently active first."""
-    if not access._active(user):
+    if not access.is_active_user(user):
         return []
     memberships = list(
         _with_counts(Membership.objects.filter(user=user)).order_by(
@@ -201,25 +202,24 @@ def set_notify(user, name: str, level: str) -> dict:
 
 def mentions_of(user, limit: int = 50) -> list[dict]:
     """Recent messages that mention `user` (by name or @room) in rooms the
-    user is a member of, newest first (the "mentions" view)."""
-    from ..actions import message_frames
-
-    rows = (
+    user is a member of, not deleted, not the user's own, newest first (the
+    "mentions" view). Message frames in their current state."""
+    ids = list(
         Mention.objects.filter(
             Q(user=user) | Q(user=None),
             room__memberships__user=user,
             message__deleted_at=None,
         )
+        .exclude(message__user=user)
         .order_by("-message_id")
         .values_list("message_id", flat=True)
         .distinct()[:limit]
     )
-    ids = list(rows)
-    result = []
-    for message in (
-        Message.objects.filter(pk__in=ids).select_related("room").order_by("-pk")
-    ):
-        result += message_frames(
-            message.room.name, Message.objects.filter(pk=message.pk)
-        )
-    return result
+    by_room: dict[str, list[int]] = {}
+    for pk, name in Message.objects.filter(pk__in=ids).values_list("pk", "room__name"):
+        by_room.setdefault(name, []).append(pk)
+    frames: dict[int, dict] = {}
+    for name, pks in by_room.items():
+        queryset = Message.objects.filter(pk__in=pks).order_by("pk")
+        frames.update(zip(sorted(pks), message_frames(name, queryset)))
+    return [frames[pk] for pk in ids if pk in frames]

@@ -125,7 +125,7 @@ def open_v1_room(user, name: str) -> Room | None:
     A room that does not exist is created public (the seed's rooms-on-first-
     use), except a DM name; opening a public room makes the user a member.
     """
-    if not access._active(user):
+    if not access.is_active_user(user):
         return None
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     room = Room.objects.filter(name=name).annotate(member=Exists(mine)).first()
