@@ -235,7 +235,9 @@ async def token(request: HttpRequest, _user) -> HttpResponse:
     address = request.META.get("REMOTE_ADDR", "")
     try:  # the password hash runs in a thread (accounts/credentials.py)
         issued = await database_sync_to_async(
-            credentials.issue_token, thread_sensitive=False
+            credentials.issue_token,
+            thread_sensitive=False,
+            executor=credentials.password_executor(),
         )(username, password, address)
     except credentials.LoginThrottled as exc:
         raise ApiError(
