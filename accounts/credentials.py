@@ -2,8 +2,10 @@
 
 Synchronous: the password hash (PBKDF2, ~0.3 s of CPU on purpose) and the
 ORM run in a thread, never on the event loop. Async callers use
-`sync_to_async(..., thread_sensitive=False)` (a thread of the pool, so a
-flood of wrong passwords never queues other users' queries behind it).
+`database_sync_to_async(..., thread_sensitive=False,
+executor=password_executor())`: a few threads of their own, at a lower CPU
+priority (nice 10), so a flood of wrong passwords neither queues other
+users' queries behind it nor takes the event loop's CPU time.
 
 Failed logins are counted per account (the username, case-folded) and per
 address (the client's IP) in fixed windows on the shared state
@@ -13,6 +15,9 @@ the seconds to wait; a success clears the account's count, not the
 address's.
 """
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -54,6 +59,33 @@ class LoginThrottled(Exception):
 class IssuedToken:
     token: str  # shown once: only its digest is stored
     username: str
+
+
+_executor: list[ThreadPoolExecutor] = []
+_executor_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    try:  # Linux: a thread's own nice value (a no-op elsewhere)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+def password_executor() -> ThreadPoolExecutor:
+    """The threads that check passwords for async callers: as many as
+    CHAT_PASSWORD_THREADS, each niced, so hashing yields the CPU to the
+    event loop."""
+    with _executor_lock:
+        if not _executor:
+            _executor.append(
+                ThreadPoolExecutor(
+                    max_workers=settings.CHAT_PASSWORD_THREADS,
+                    thread_name_prefix="password",
+                    initializer=_lower_priority,
+                )
+            )
+        return _executor[0]
 
 
 def _keys(username: str, address: str) -> dict[str, int]:

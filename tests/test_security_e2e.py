@@ -176,9 +176,12 @@ async def test_wrong_passwords_do_not_stall_other_users(scaled_deployment):
         while attempts < 16:  # every attacker has had an answer: hashing goes on
             await asyncio.sleep(0.05)
         loaded = await post_ack_times(bob, 30, "loaded")
-        started = time.perf_counter()
-        probe = await http.get("/healthz")
-        healthz_ms = (time.perf_counter() - started) * 1000
+        probes = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert (await http.get("/healthz")).status_code == 200
+            probes.append((time.perf_counter() - started) * 1000)
+        healthz_ms = sorted(probes)[2]  # the median
         stop.set()
         await asyncio.gather(*attackers)
     await bob.close()
@@ -188,7 +191,6 @@ async def test_wrong_passwords_do_not_stall_other_users(scaled_deployment):
         f"{attempts} wrong passwords median {median:.1f} ms, "
         f"p90 {loaded[int(len(loaded) * 0.9)]:.1f} ms; /healthz {healthz_ms:.1f} ms"
     )
-    assert probe.status_code == 200
     assert median < 100, loaded
     assert healthz_ms < 100
 

@@ -50,9 +50,11 @@ async def create_token(request: HttpRequest, credentials: schemas.TokenRequest):
     wrong username or password, or an inactive account. 403: the user holds
     CHAT_TOKENS_PER_USER tokens already (delete one first)."""
     address = request.META.get("REMOTE_ADDR", "")
-    try:  # the password hash runs in a thread of the pool (accounts/credentials.py)
+    try:  # the hash runs on niced threads of its own (accounts/credentials.py)
         issued = await database_sync_to_async(
-            accounts_credentials.issue_token, thread_sensitive=False
+            accounts_credentials.issue_token,
+            thread_sensitive=False,
+            executor=accounts_credentials.password_executor(),
         )(credentials.username, credentials.password, address)
     except accounts_credentials.LoginThrottled as exc:
         raise ApiError(

@@ -78,6 +78,8 @@ def _database(url: str) -> dict:
         }
     config["CONN_HEALTH_CHECKS"] = True
     if config["ENGINE"] == "django.db.backends.postgresql":
+        from config.dbpool import FailFastConnection
+
         # A bounded pool per process, no persistent per-thread connections:
         # under ASGI each sync request runs in a thread of its own, and with
         # CONN_MAX_AGE > 0 every one of them kept a PostgreSQL connection
@@ -91,7 +93,9 @@ def _database(url: str) -> dict:
             "max_size": size,
             # A request waits this long for a free connection, then fails
             # with a database error (503 on the API, 1011 on a socket).
-            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=10.0),
+            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=5.0),
+            # ... except while the database is unreachable (config/dbpool.py).
+            "connection_class": FailFastConnection,
         }
         return config
     # SQLite: persistent connections (no server to exhaust): opening and
@@ -258,3 +262,6 @@ CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
 CHAT_MAX_BODY_BYTES = env.int("CHAT_MAX_BODY_BYTES", default=1024 * 1024)
 # Content-Security-Policy: empty for the built-in strict one (chat/headers.py).
 CHAT_CSP = env("CHAT_CSP", default="")
+# Threads (niced) that check passwords for the API, per process
+# (accounts/credentials.py).
+CHAT_PASSWORD_THREADS = env.int("CHAT_PASSWORD_THREADS", default=2)
