@@ -20,36 +20,14 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from .. import metrics
 from ..actions import PostRefused
 from ..logfmt import log_event
-from ..protocol import ErrorCode, FrameError
+from ..protocol import HTTP_STATUS, ErrorCode, FrameError
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
 log = logging.getLogger("chat.api")
 
-# HTTP's own cases, next to the protocol's codes. (main's chat/protocol.py
-# names these two in ErrorCode and has this table as HTTP_STATUS: use those
-# once this branch meets it.)
-UNAUTHORIZED = "unauthorized"
-METHOD_NOT_ALLOWED = "method_not_allowed"
-NOT_FOUND = ErrorCode.NOT_FOUND
-CONFLICT = ErrorCode.CONFLICT
-
-STATUS: dict[str, int] = {
-    ErrorCode.BAD_JSON: 400,
-    ErrorCode.BAD_FRAME: 400,
-    ErrorCode.UNKNOWN_TYPE: 400,
-    ErrorCode.EMPTY: 400,
-    UNAUTHORIZED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    NOT_FOUND: 404,
-    METHOD_NOT_ALLOWED: 405,
-    CONFLICT: 409,
-    ErrorCode.TOO_LONG: 413,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.UNAVAILABLE: 503,
-}
-ERROR_CODES = [str(code) for code in STATUS]
+ERROR_CODES = [code.value for code in ErrorCode]  # statuses: HTTP_STATUS
 
 LOGIN_HINT = (
     'Log in, or send a token as "Authorization: Bearer <token>" (POST /api/v1/token).'
@@ -57,9 +35,11 @@ LOGIN_HINT = (
 
 
 class ApiError(Exception):
-    """A refusal of an HTTP call: code (one of STATUS), detail for people."""
+    """A refusal of an HTTP call: a protocol code, a detail for people."""
 
-    def __init__(self, code: str, detail: str, headers: dict | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode, detail: str, headers: dict | None = None
+    ) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
@@ -69,20 +49,23 @@ class ApiError(Exception):
 def error_response(
     request: HttpRequest, code: str, detail: str, headers: dict | None = None
 ) -> HttpResponse:
-    """The JSON error, counted and logged (`event=error via=api ...`)."""
-    code = str(code)
-    metrics.ERRORS.labels(code).inc()
+    """The JSON error, counted and logged (`event=error via=api ...`); its
+    status is the code's (chat.protocol.HTTP_STATUS)."""
+    code = ErrorCode(code)  # PostRefused carries its code as a string
+    metrics.ERRORS.labels(code.value).inc()
     user = getattr(request, "auth", None)
     username = user.get_username() if user is not None else None
-    log_event(log, "error", via="api", path=request.path, user=username, code=code)
+    log_event(
+        log, "error", via="api", path=request.path, user=username, code=code.value
+    )
     headers = dict(headers or {})
-    if code == UNAUTHORIZED:
+    if code == ErrorCode.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="chat"'
     elif code == ErrorCode.RATE_LIMITED:
         headers.setdefault("Retry-After", "1")
     return HttpResponse(
-        orjson.dumps({"code": code, "detail": detail}),
-        status=STATUS[code],
+        orjson.dumps({"code": code.value, "detail": detail}),
+        status=HTTP_STATUS[code],
         content_type="application/json",
         headers=headers,
     )
@@ -126,7 +109,7 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(request, UNAUTHORIZED, LOGIN_HINT)
+    return error_response(request, ErrorCode.UNAUTHORIZED, LOGIN_HINT)
 
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -134,14 +117,16 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # body"); the parser's own ApiError says what was wrong.
     if isinstance(exc.__cause__, ApiError):
         return _coded(request, exc.__cause__)
-    code = {401: UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: NOT_FOUND}.get(
-        exc.status_code, ErrorCode.BAD_FRAME
-    )
+    code = {
+        401: ErrorCode.UNAUTHORIZED,
+        403: ErrorCode.FORBIDDEN,
+        404: ErrorCode.NOT_FOUND,
+    }.get(exc.status_code, ErrorCode.BAD_FRAME)
     return error_response(request, code, str(exc))
 
 
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(request, NOT_FOUND, str(exc) or "Not found.")
+    return error_response(request, ErrorCode.NOT_FOUND, str(exc) or "Not found.")
 
 
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:

@@ -23,7 +23,7 @@ from ..logfmt import log_event
 from ..protocol import ErrorCode
 from . import schemas
 from .auth import caller
-from .errors import NOT_FOUND, UNAUTHORIZED, ApiError
+from .errors import ApiError
 
 log = logging.getLogger("chat.api")
 
@@ -61,7 +61,7 @@ async def create_token(request: HttpRequest, credentials: schemas.TokenRequest):
             ErrorCode.RATE_LIMITED, exc.detail, {"Retry-After": str(exc.retry_after)}
         ) from None
     except accounts_credentials.CredentialsRefused as exc:
-        raise ApiError(UNAUTHORIZED, exc.detail) from None
+        raise ApiError(ErrorCode.UNAUTHORIZED, exc.detail) from None
     except accounts_credentials.TokenLimitReached as exc:
         raise ApiError(ErrorCode.FORBIDDEN, exc.detail) from None
     log_event(log, "token_issued", user=issued.username)
@@ -93,5 +93,5 @@ async def revoke_token(request: HttpRequest, token_id: int):
         caller(request), token_id
     )
     if not revoked:
-        raise ApiError(NOT_FOUND, f"You have no token {token_id}.")
+        raise ApiError(ErrorCode.NOT_FOUND, f"You have no token {token_id}.")
     return HttpResponse(status=204)
