@@ -250,3 +250,15 @@ async def test_live_sockets_get_each_change_as_the_next_seq(make_user, connect):
     for comm in (a, b):
         got = [await comm.receive_json_from() for _ in range(2)]
         assert [(f["type"], f["seq"]) for f in got] == [("reaction", 2), ("edited", 3)]
+
+
+def test_a_page_around_a_seq_centres_on_it(team):
+    """history_page(around=S): the messages before S and from S on, `limit`
+    in all, oldest first, only messages (no other events)."""
+    alice = team[0]
+    for i in range(10):
+        actions.store_post("open", alice, f"m{i}", None)  # seqs 3..12
+    page, has_more = actions.history_page("open", None, 4, around=7)
+    assert [m["seq"] for m in page] == [5, 6, 7, 8] and has_more
+    page, has_more = actions.history_page("open", None, 5, around=2)
+    assert [m["seq"] for m in page] == [2, 3, 4, 5, 6] and not has_more
