@@ -493,11 +493,23 @@ def history_page(
     *,
     after: int | None = None,
     thread: int | None = None,
+    around: int | None = None,
 ) -> tuple[list[dict], bool]:
     """Message events, oldest first, current state: the newest `limit` with
     seq < before (all, when None); or with `after`, the oldest `limit` past
-    it (a forward cursor). `thread`: only that root and its replies."""
+    it (a forward cursor); or with `around`, `limit` centred on that seq (a
+    permalink opened in context; has_more: older ones exist). `thread`: only
+    that root and its replies."""
     room = get_room(room_name)
+    if around is not None:
+        older, has_more = _latest(room, limit // 2, around)
+        newer = _frames(
+            room_name,
+            Message.objects.filter(
+                room=room, kind=Message.Kind.MESSAGE, seq__gte=around
+            ).order_by("seq")[: limit - len(older)],
+        )
+        return older + newer, has_more
     if after is None and thread is None:
         return _latest(room, limit, before)
     queryset = Message.objects.filter(room=room, kind=Message.Kind.MESSAGE)
