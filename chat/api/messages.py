@@ -35,7 +35,12 @@ def _page(user, name: str, query: schemas.PageQuery, limit: int) -> dict:
     if room is None:
         raise no_room(name)
     found, has_more = actions.history_page(
-        room.name, query.before, limit, after=query.after, thread=query.thread
+        room.name,
+        query.before,
+        limit,
+        after=query.after,
+        thread=query.thread,
+        around=query.around,
     )
     return {"room": room.name, "messages": found, "has_more": has_more}
 
@@ -54,8 +59,9 @@ async def list_messages(
     without `before`); page back by passing the first seq you got as the next
     `before`. With `after`: the oldest `limit` messages with seq > after (and
     < before, when given); page forward by passing the last seq you got as
-    the next `after`. `thread`: only that root and its replies. `has_more`
-    says whether more exist past the page. Messages carry their current
+    the next `after`. `thread`: only that root and its replies. `around`:
+    `limit` messages centred on that seq (a permalink), `has_more` for older
+    ones. Otherwise `has_more` says whether more exist past the page. Messages carry their current
     state (edits, deletions, reactions)."""
     page_max = settings.CHAT_HISTORY_PAGE_MAX
     limit = settings.CHAT_HISTORY_ON_CONNECT if query.limit is None else query.limit

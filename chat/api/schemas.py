@@ -134,6 +134,12 @@ class PageQuery(Schema):
     thread: int | None = Field(
         None, ge=1, description="Only this thread: its root (this seq) and replies."
     )
+    around: int | None = Field(
+        None,
+        ge=1,
+        description="A page centred on this seq (a permalink opened in "
+        "context); has_more: older ones exist.",
+    )
 
 
 class Message(Schema):

@@ -438,6 +438,28 @@ async def test_after_is_a_forward_cursor(make_user, api):
     )
 
 
+async def test_around_centres_a_page_on_a_message(make_user, api):
+    """GET messages?around=S&limit=N: N messages centred on S (a permalink
+    opened in context), oldest first; has_more when older ones exist."""
+    alice = await make_user("alice")
+    for n in range(1, 11):
+        await post(api, alice, "lobby", {"message": f"m{n}"})
+    response = await api.get(
+        "/api/v1/rooms/lobby/messages?around=6&limit=4", headers=bearer(alice)
+    )
+    assert response.status_code == 200, response.content
+    page = response.json()
+    assert ([m["seq"] for m in page["messages"]], page["has_more"]) == (
+        [4, 5, 6, 7],
+        True,
+    )
+    assert_error(
+        await api.get("/api/v1/rooms/lobby/messages?around=0", headers=bearer(alice)),
+        400,
+        "bad_frame",
+    )
+
+
 async def test_refusals_name_the_field(make_user, api):
     """ninja's validation errors become 400 bad_frame whose detail names the
     field and says what is wrong; an empty body is 400 too."""
