@@ -4,7 +4,11 @@ from django.contrib.auth.admin import UserAdmin
 
 from chat.moderation import record
 
+from .forms import AdminLoginForm
 from .models import ApiToken
+
+# Failed admin logins count with the others (accounts.credentials).
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(ApiToken)

@@ -1,11 +1,16 @@
 from django.conf import settings
 from django.contrib.auth import urls as auth_urls
+from django.contrib.auth.views import LoginView
 from django.urls import path
 
-from .views import SignUpView
+from .forms import LoginForm
+from .views import SignUpView, tokens
 
 urlpatterns = [
     path("signup/", SignUpView.as_view(), name="signup"),
+    path("tokens/", tokens, name="tokens"),
+    # Before django.contrib.auth's: failed logins throttled (accounts.forms).
+    path("login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     # Log in/out, password change; password reset only where e-mail can be
     # sent (EMAIL_URL; the console with `make run`), else those pages are 404.
     *(

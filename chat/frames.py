@@ -113,6 +113,7 @@ class MessageFrame(TypedDict):
     edited_at: NotRequired[Timestamp]
     reactions: NotRequired[dict[str, list[Username]]]
     replies: NotRequired[Count]
+    last_reply: NotRequired[Seq]  # on a root: its newest reply's seq
 
 
 class EditedFrame(TypedDict):
@@ -123,9 +124,12 @@ class EditedFrame(TypedDict):
     room: RoomName
     username: Username  # who made the change (the author)
     ts: Timestamp
+    username: NotRequired[Username]  # who made the change (the author)
     target: Seq
-    message: str
+    message: str  # empty once the message is deleted
     edited_at: Timestamp
+    mentions: NotRequired[list[Username]]  # of the new text
+    mentions_room: NotRequired[bool]
 
 
 class DeletedFrame(TypedDict):
@@ -141,6 +145,7 @@ class DeletedFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who deleted it (author, owner, staff)
     ts: NotRequired[Timestamp]
+    username: NotRequired[Username]  # who deleted it
     target: NotRequired[Seq]
 
 
@@ -152,6 +157,7 @@ class ReactionFrame(TypedDict):
     room: RoomName
     username: Username  # who reacted or took the reaction back
     ts: Timestamp
+    username: NotRequired[Username]  # who reacted or took it back
     target: Seq
     emoji: str
     users: list[Username]
@@ -173,6 +179,7 @@ class TopicFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who set it (as `by`)
     ts: Timestamp
+    username: NotRequired[Username]  # the same as `by`
     topic: str
     by: Username
 

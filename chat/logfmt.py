@@ -11,19 +11,37 @@ one JSON object per line (the event's fields as keys): CHAT_LOG_FORMAT.
 """
 
 import logging
+import re
 from datetime import UTC, datetime
 
 import orjson
 
-_NEEDS_QUOTES = frozenset(' "=\\\n\r\t')
+_NEEDS_QUOTES = frozenset(' "=\\')
+# Every control character (Unicode Cc: C0, DEL, C1), the line and paragraph
+# separators, and the invisible format characters that reorder or hide text
+# (bidi overrides, zero-width): written raw they forge log lines or hide
+# what a terminal shows.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_control(match: re.Match) -> str:
+    char = match.group()
+    if char in _SHORT:
+        return _SHORT[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _value(value: object) -> str:
     text = "-" if value is None else str(value)
-    if text and not _NEEDS_QUOTES.intersection(text):
+    if text and not _NEEDS_QUOTES.intersection(text) and not _CONTROL.search(text):
         return text
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
+    return '"' + _CONTROL.sub(_escape_control, escaped) + '"'
 
 
 def format_event(event: str, **fields: object) -> str:

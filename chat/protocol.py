@@ -122,6 +122,13 @@ def _post(text: object, client_id: object) -> PostFrame:
         raise FrameError(
             ErrorCode.BAD_FRAME, '"client_id" must be a string of 1 to 64 characters.'
         )
+    # PostgreSQL cannot store U+0000 in text: refused here, on every backend,
+    # so a post means the same wherever it is stored.
+    if "\x00" in text or (client_id is not None and "\x00" in client_id):
+        field = "message" if "\x00" in text else "client_id"
+        raise FrameError(
+            ErrorCode.BAD_FRAME, f'"{field}" contains U+0000 (NUL), which is refused.'
+        )
     text = text.strip()
     if not text:
         raise FrameError(ErrorCode.EMPTY, "The message is empty.")

@@ -8,6 +8,8 @@ seq)), one query for all of a user's rooms, never kept as counters that
 could drift (bench/unread.py measures it).
 """
 
+from typing import Any
+
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -62,7 +64,8 @@ def _with_counts(memberships):
     )
 
 
-def _summary(membership: Membership, members: list[str] | None) -> dict:
+def _summary(membership: Any, members: list[str] | None) -> dict:
+    """`membership` carries the `unread` and `mention_count` annotations."""
     room = membership.room
     summary = {
         "room": room.name,
@@ -198,6 +201,8 @@ def set_notify(user, name: str, level: str) -> dict:
     ):
         raise no_room(name)
     new = summary(user, room)
+    if new is None:  # left meanwhile
+        raise no_room(name)
     publish_on_commit((publish_user, user.pk, room_frame(new)))
     return new
 

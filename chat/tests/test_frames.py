@@ -72,14 +72,18 @@ def test_every_frame_the_server_builds_is_valid():
         events.ack_frame(client_id="c-1", seq=3),
         events.presence_frame(["alice", "bob"]),
         events.typing_frame("bob"),
-        events.event_frame(
-            "deleted",
-            seq=4,
-            room="lobby",
-            ts="2026-01-01T00:00:00.000Z",
-            username="alice",
-            target=3,
+        *(
+            events.event_frame(kind, seq=5, room="lobby", ts=TS, username="bob", **f)  # type: ignore[arg-type]
+            for kind, f in [
+                ("deleted", {"target": 3}),
+                ("edited", {"target": 3, "message": "x", "edited_at": TS}),
+                ("reaction", {"target": 3, "emoji": "👍", "users": ["bob"]}),
+                ("topic", {"topic": "t", "by": "bob"}),
+                ("member", {"op": "join", "by": "alice"}),
+            ]
         ),
+        events.read_frame(room="lobby", seq=3),
+        events.removed_frame("lobby"),
         *(events.error_frame(code, "why") for code in ErrorCode),
     ]
     whole = jsonschema.Draft202012Validator(protocol_schema())

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "chat.httpmetrics.HttpMetricsMiddleware",  # first: times the whole answer
     "django.middleware.security.SecurityMiddleware",
+    "chat.headers.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,18 +91,38 @@ def _database(url: str) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    config["CONN_HEALTH_CHECKS"] = True
     if config["ENGINE"].startswith("django.db.backends.postgresql"):
+        from config.dbpool import FailFastConnection
+
+        options = config.setdefault("OPTIONS", {})
         # A database behind a dead link (no RST, no FIN) must fail a query in
         # seconds, not after TCP's 15 minutes: a post then gets `unavailable`
         # (tests/test_multihost.py). Overridable as ?tcp_user_timeout=… etc.
-        options = config.setdefault("OPTIONS", {})
         for key, value in _PG_DEAD_LINK.items():
             options.setdefault(key, value)
-    # Persistent connections for every engine: opening (and, for SQLite,
-    # closing, which checkpoints the WAL) per query cost more than the query
+        # A bounded pool per process, no persistent per-thread connections:
+        # under ASGI each sync request runs in a thread of its own, and with
+        # CONN_MAX_AGE > 0 every one of them kept a PostgreSQL connection
+        # until garbage collection (25 anonymous page views exhausted a
+        # 20-connection server: docs/security.md). Connections go back to the
+        # pool after each request or database_sync_to_async call.
+        config["CONN_MAX_AGE"] = 0
+        size = env.int("CHAT_DB_POOL_SIZE", default=10)
+        options["pool"] = {
+            "min_size": min(2, size),
+            "max_size": size,
+            # A request waits this long for a free connection, then fails
+            # with a database error (503 on the API, 1011 on a socket).
+            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=5.0),
+            # ... except while the database is unreachable (config/dbpool.py).
+            "connection_class": FailFastConnection,
+        }
+        return config
+    # SQLite: persistent connections (no server to exhaust): opening and
+    # closing (which checkpoints the WAL) per query cost more than the query
     # itself (docs/performance.md).
     config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
@@ -293,3 +314,32 @@ CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10.0)
 # Retention: `manage.py chat_purge` turns messages older than this many days
 # into tombstones (seqs kept). 0 keeps everything.
 CHAT_RETENTION_DAYS = env.float("CHAT_RETENTION_DAYS", default=0.0)
+# --- Abuse limits (docs/security.md) ---
+# Failed logins (API token, login form, admin) counted in fixed windows of
+# CHAT_LOGIN_WINDOW seconds, per account and per client address; at the limit
+# every attempt is refused (429 + Retry-After on the API) until the window ends.
+CHAT_LOGIN_FAILURES_PER_ACCOUNT = env.int("CHAT_LOGIN_FAILURES_PER_ACCOUNT", default=10)
+CHAT_LOGIN_FAILURES_PER_ADDRESS = env.int("CHAT_LOGIN_FAILURES_PER_ADDRESS", default=30)
+CHAT_LOGIN_WINDOW = env.float("CHAT_LOGIN_WINDOW", default=900.0)
+# Sign-up: "open", "invite" (a one-use link from `manage.py chat_invite`) or
+# "closed"; at most CHAT_SIGNUPS_PER_ADDRESS accounts per address per window.
+CHAT_SIGNUP = env("CHAT_SIGNUP", default="open")
+if CHAT_SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured(
+        f"CHAT_SIGNUP={CHAT_SIGNUP!r}: use open, invite or closed."
+    )
+CHAT_SIGNUPS_PER_ADDRESS = env.int("CHAT_SIGNUPS_PER_ADDRESS", default=10)
+CHAT_SIGNUP_WINDOW = env.float("CHAT_SIGNUP_WINDOW", default=3600.0)
+# API tokens: at most this many per user; with a max age (seconds, 0 = never),
+# a token stops working that long after its issue.
+CHAT_TOKENS_PER_USER = env.int("CHAT_TOKENS_PER_USER", default=20)
+CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
+# Request bodies past this many bytes are refused (413) from Content-Length
+# or as they stream in, before being spooled (chat/bodylimit.py); the API's
+# limit is CHAT_MAX_FRAME_BYTES.
+CHAT_MAX_BODY_BYTES = env.int("CHAT_MAX_BODY_BYTES", default=1024 * 1024)
+# Content-Security-Policy: empty for the built-in strict one (chat/headers.py).
+CHAT_CSP = env("CHAT_CSP", default="")
+# Threads (niced) that check passwords for the API, per process
+# (accounts/credentials.py).
+CHAT_PASSWORD_THREADS = env.int("CHAT_PASSWORD_THREADS", default=2)

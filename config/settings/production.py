@@ -47,7 +47,20 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
 )
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Preload lists take a site only with max-age of a year or more, and keep it
+# for months: preload follows a year-long max-age, never a trial one.
+HSTS_PRELOAD_MIN_SECONDS = 31536000
+SECURE_HSTS_PRELOAD = env.bool(
+    "SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS >= HSTS_PRELOAD_MIN_SECONDS
+)
+if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < HSTS_PRELOAD_MIN_SECONDS:
+    raise ImproperlyConfigured(
+        f"SECURE_HSTS_PRELOAD needs SECURE_HSTS_SECONDS >= {HSTS_PRELOAD_MIN_SECONDS} "
+        f"(a year), not {SECURE_HSTS_SECONDS}: raise it, or turn preload off."
+    )
+if not SECURE_HSTS_PRELOAD:
+    # check --deploy's "not preloaded" warning: deliberate until max-age is a year.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Static files: `python manage.py collectstatic` into STATIC_ROOT, served by
 # whitenoise (compressed, cache-busting names), or by the proxy from there.
