@@ -1,15 +1,16 @@
 from django.contrib.auth import login
-from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import RedirectURLMixin
 from django.http import HttpResponseRedirect
 from django.views.generic import CreateView
+
+from .forms import SignUpForm
 
 
 class SignUpView(RedirectURLMixin, CreateView):
     """Sign up, log in, and go back where the visitor was going (`next`,
     checked like the login view's: same host only)."""
 
-    form_class = UserCreationForm
+    form_class = SignUpForm
     template_name = "registration/signup.html"
     next_page = "chat:index"
 

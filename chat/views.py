@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET
 
 from .events import iso_ts
 from .models import Room
-from .rooms import InvalidRoomName, canonical_room
+from .protocol import CloseCode
+from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
 from .state import get_state
 
 # The index lists the most recently active rooms; a room past these is still
@@ -26,7 +27,14 @@ def _active_rooms():
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "chat/index.html", {"rooms": _active_rooms()})
+    config = {
+        "roomNamePattern": ROOM_NAME_RE.pattern,
+        "roomUrl": reverse("chat:room", args=["ROOM"]),
+        "roomListUrl": reverse("chat:room_list"),
+    }
+    return render(
+        request, "chat/index.html", {"rooms": _active_rooms(), "index_config": config}
+    )
 
 
 @require_GET
@@ -73,5 +81,12 @@ def room(request: HttpRequest, room_name: str) -> HttpResponse:
         "maxFrameBytes": settings.CHAT_MAX_FRAME_BYTES,
         "typingInterval": settings.CHAT_TYPING_INTERVAL,
         "historyPage": settings.CHAT_HISTORY_ON_CONNECT,
+        # The page's socket is version 1 (one per room); docs/page.md.
+        "urls": {
+            "socket": f"/ws/chat/{name}/",
+            "page": reverse("chat:room", args=[name]),
+            "login": reverse("login"),
+        },
+        "closeCodes": {code.name: code.value for code in CloseCode},
     }
     return render(request, "chat/room.html", {"room_name": name, "chat_config": config})

@@ -1,14 +1,22 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
-from chat import health
+from accounts import preferences
+from chat import health, webapp
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="chat:index"), name="home"),
     path("chat/", include("chat.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    # The page: translations for its scripts, the installable app, settings.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("manifest.webmanifest", webapp.manifest, name="manifest"),
+    path("sw.js", webapp.service_worker, name="service_worker"),
+    path("favicon.ico", webapp.favicon, name="favicon"),
+    path("preferences/", preferences.save, name="preferences"),
     path("api/", include("chat.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
