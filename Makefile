@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve test lint migrate install bench clean
+.PHONY: run serve test lint migrate install bench clean axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,11 +39,19 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install lint
+## axe-core, the accessibility auditor the browser tests inject (npm; pinned
+## range). Without npm the accessibility tests skip, saying why (fail in CI).
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	-mkdir -p .cache/npm && npm install --silent --no-save --no-package-lock --prefix .cache/npm "axe-core@>=4.10 <5"
+
+axe: $(AXE)
+
+test: install lint $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: migrate
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles artifacts .pytest_cache
+	rm -rf $(VENV) staticfiles artifacts .pytest_cache .cache

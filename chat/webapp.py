@@ -17,7 +17,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 # What the worker stores at install: everything a page needs to draw itself.
 ASSETS = [
@@ -56,7 +56,7 @@ def _read_static(path: str) -> bytes:
         return file.read()
 
 
-@require_GET
+@require_safe
 def manifest(request: HttpRequest) -> JsonResponse:
     data = {
         "name": "Chat",
@@ -78,7 +78,7 @@ def manifest(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@require_GET
+@require_safe
 @cache_control(no_cache=True)
 def service_worker(request: HttpRequest) -> HttpResponse:
     """At the site's root, so its scope is every page (a worker under
@@ -91,7 +91,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     return HttpResponse(head + code, content_type="text/javascript")
 
 
-@require_GET
+@require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """/favicon.ico, which browsers ask for by themselves."""
     return redirect(static("chat/icons/favicon.ico"), permanent=True)

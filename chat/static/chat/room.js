@@ -146,19 +146,36 @@ function acked(f) {
   if (p && log.lastSeq !== null && f.seq <= log.lastSeq) outbox.remove(p);
 }
 
+// The server's reason in the page's language where the page knows the code;
+// otherwise the server's own words.
+function reason(f, text) {
+  if (f.code === "too_long" && text !== undefined) {
+    return interpolate(gettext("The message is %(length)s characters long; the limit is %(limit)s."), {
+      length: [...text.trim()].length,
+      limit: config.maxLength,
+    });
+  }
+  const known = {
+    empty: () => gettext("The message is empty."),
+    rate_limited: () => gettext("You are sending too fast; wait a moment."),
+    unavailable: () => gettext("The server could not store it; nothing was stored. Send it again in a moment."),
+  };
+  return known[f.code] ? known[f.code]() : f.detail;
+}
+
 function refused(f) {
   const owed = outbox.takeOwed();
   if (owed && owed.kind === "post") {
     outbox.remove(owed.post);
-    composer.refused(owed.post.text, f.detail);
+    composer.refused(owed.post.text, reason(f, owed.post.text));
   } else if (owed && owed.kind === "history") {
     loadingOlder = false;
     updateOlderControls();
     composer.showError(
-      interpolate(gettext("Could not load older messages: %(reason)s"), { reason: f.detail })
+      interpolate(gettext("Could not load older messages: %(reason)s"), { reason: reason(f) })
     );
   } else {
-    composer.showError(f.detail);
+    composer.showError(reason(f));
   }
 }
 
