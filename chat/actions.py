@@ -6,13 +6,17 @@ Nothing here touches the channel layer: callers publish with
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from .events import iso_ts, message_frame, tombstone
 from .models import Message, Room
+from .protocol import ErrorCode
 from .recent import Snapshot
 
 _MESSAGE_FIELDS = ("seq", "user__username", "text", "created_at", "deleted_at")
@@ -94,7 +98,7 @@ def store_post(
             locked = Room.objects.values_list("locked", flat=True).get(pk=room.pk)
             if locked:
                 raise PostRefused(
-                    "forbidden", f"Room {room_name!r} is locked: read only."
+                    ErrorCode.FORBIDDEN, f"Room {room_name!r} is locked: read only."
                 )
             Message.objects.create(
                 room=room,
@@ -123,7 +127,7 @@ class PostRequest:
     """One post waiting to be stored (the arguments of store_post)."""
 
     room: str
-    user: object
+    user: AbstractBaseUser
     text: str
     client_id: str | None
 
@@ -146,7 +150,7 @@ def _insert_messages_sql() -> str:
     """
     meta = Message._meta
     quote = connection.ops.quote_name
-    columns = [meta.get_field(name).column for name in _INSERT_FIELDS]
+    columns = [cast(Field, meta.get_field(name)).column for name in _INSERT_FIELDS]
     return (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -169,7 +173,7 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
     stored on its own with store_post, which answers a repeat.
     """
     results: list = [None] * len(requests)
-    first_of: dict[tuple[int, str], int] = {}  # (user, client_id) -> index
+    first_of: dict[tuple[int, str | None], int] = {}  # (user, client_id) -> index
     todo: list[int] = []
     for i, req in enumerate(requests):
         if req.client_id is not None:
@@ -211,7 +215,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                 found = _next_seqs(cursor, name, len(indexes), stored_now)
                 if found is None:
                     refusal = PostRefused(
-                        "forbidden", f"Room {name!r} is locked: read only."
+                        ErrorCode.FORBIDDEN, f"Room {name!r} is locked: read only."
                     )
                     for i in indexes:
                         results[i] = refusal

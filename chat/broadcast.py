@@ -204,9 +204,9 @@ class RoomHub:
                 metrics.observe_fanout(message, len(members), time.time())
         elif kind == "chat.typing":
             username = event["username"]
-            members = self.rooms.get(event["room"], ())
+            typists = self.rooms.get(event["room"], ())
             text = events.encode(events.typing_frame(username))
-            for consumer in tuple(members):
+            for consumer in tuple(typists):
                 # Not before a connecting socket's hello (protocol: hello first).
                 if consumer.username != username and consumer.last_seq is not None:
                     consumer.push(text)

@@ -161,7 +161,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             came_online, online = await state.join(room, self.username, self.conn_id)
         except Exception:
             log.exception("connect to %s failed", room)
-            await self.close(code=1011)
+            await self.close(code=CloseCode.SERVER_ERROR)
             return
         self.push_frame(
             events.hello_frame(
@@ -421,6 +421,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         limit = settings.CHAT_RESUME_MAX
         try:
             while (self._ahead or self._catch_up_requested) and not self._closed:
+                assert self.last_seq is not None  # set at hello, before any fill
                 upto = None if self._catch_up_requested else max(self._ahead)
                 self._catch_up_requested = False
                 rows = await messages_after(self.room, self.last_seq, upto, limit)
@@ -441,13 +442,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     # database cannot fill means this socket's view is broken:
                     # close it, and the client resumes with `since`.
                     log.error("unfillable gap in %s after %s", self.room, self.last_seq)
-                    await self.close(code=1011)
+                    await self.close(code=CloseCode.SERVER_ERROR)
                     return
         except Exception as exc:
             log.warning(
                 "gap fill in %s failed (%s); closing for resume", self.room, exc
             )
-            await self.close(code=1011)
+            await self.close(code=CloseCode.SERVER_ERROR)
         finally:
             self._filling = False
 

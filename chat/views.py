@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET
 
 from .events import iso_ts
 from .models import Room
-from .protocol import CloseCode
 from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
 from .state import get_state
 
@@ -87,6 +86,5 @@ def room(request: HttpRequest, room_name: str) -> HttpResponse:
             "page": reverse("chat:room", args=[name]),
             "login": reverse("login"),
         },
-        "closeCodes": {code.name: code.value for code in CloseCode},
     }
     return render(request, "chat/room.html", {"room_name": name, "chat_config": config})

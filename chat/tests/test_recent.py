@@ -12,7 +12,7 @@ from chat.recent import RecentPage
 
 
 def _post(user, n: int, room: str = "lobby") -> list[dict]:
-    results = actions.store_posts(
+    results: list = actions.store_posts(
         [PostRequest(room, user, f"m{i}", None) for i in range(n)]
     )
     return [message for message, _ in results]
@@ -46,7 +46,7 @@ def test_page_snapshot_equals_database_snapshot(
     alice = get_user_model().objects.create_user("alice")
     _post(alice, before)
     page = RecentPage(actions.connect_snapshot("lobby", None))
-    page.snapshot(None).history_text()  # cached until the page changes
+    page.snapshot(None).history_text()  # type: ignore[union-attr]  # cached until the page changes
     for message in _post(alice, after):
         assert page.extend(message)
     total = before + after

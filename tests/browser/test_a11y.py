@@ -14,7 +14,7 @@ import pytest
 try:
     from playwright.async_api import expect
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
-    expect = None
+    expect = None  # type: ignore[assignment]
 
 from ..wsclient import ChatClient
 from .conftest import create_users
