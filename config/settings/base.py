@@ -63,6 +63,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.protocol",  # error/close codes
                 "accounts.preferences.preferences",
+                "chat.webapp.site",
             ],
         },
     },
