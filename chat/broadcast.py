@@ -18,16 +18,19 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 
 from . import events, metrics
+from .access import lost_access
 from .auth import revoked
 from .loops import per_loop
 from .models import Room
 from .recent import RecentPage, Snapshot
-from .rooms import REVOCATIONS_GROUP, room_group
+from .rooms import REVOCATIONS_GROUP, room_group, user_group
 from .state import get_state
 
 if TYPE_CHECKING:
@@ -62,8 +65,36 @@ async def publish_typing(room: str, username: str) -> None:
     await publish(room_group(room), events.typing_event(room, username))
 
 
-async def publish_deleted(room: str, seq: int) -> None:
-    await publish(room_group(room), events.deleted_event(room, seq))
+# Any event of a room's log (message, edited, deleted, reaction, member,
+# topic) travels as chat.message: the hub and every socket's ordered delivery
+# treat them alike, by seq.
+publish_event = publish_message
+
+
+async def publish_removed(room: str, user_id: int | None) -> None:
+    """`user_id` (everyone: None) lost access to `room`; its sockets close."""
+    await publish(room_group(room), events.removed_event(room, user_id))
+
+
+async def publish_user(user_id: int, frame: dict) -> None:
+    """A per-user frame (room, read, removed) to every socket of the user."""
+    await publish(user_group(user_id), events.user_event(user_id, frame))
+
+
+def publish_on_commit(*publications) -> None:
+    """Publish after the current transaction commits (at once outside one).
+
+    For sync code (the services, the admin); each publication is a coroutine
+    function and its arguments: (publish_event, frame). async_to_sync runs
+    them on the server's event loop when called from a database_sync_to_async
+    thread.
+    """
+
+    async def send() -> None:
+        for function, *args in publications:
+            await function(*args)
+
+    transaction.on_commit(lambda: async_to_sync(send)())
 
 
 async def publish_revoke(user_id: int, credential: str | None = None) -> None:
@@ -71,6 +102,7 @@ async def publish_revoke(user_id: int, credential: str | None = None) -> None:
 
 
 _revoked = database_sync_to_async(revoked)
+_lost_access = database_sync_to_async(lost_access, thread_sensitive=False)
 
 
 @database_sync_to_async
@@ -192,6 +224,8 @@ class RoomHub:
         if kind == "chat.message":
             message = event["message"]
             room, seq = message["room"], message["seq"]
+            if message["type"] != "message":
+                self.deletions += 1  # a change to history (see seed_page)
             self.note_seq(room, seq)
             page = self.pages.get(room)
             if page is not None and not page.extend(message):
@@ -210,15 +244,13 @@ class RoomHub:
                 # Not before a connecting socket's hello (protocol: hello first).
                 if consumer.username != username and consumer.last_seq is not None:
                     consumer.push(text)
-        elif kind == "chat.deleted":
-            room, seq = event["room"], event["seq"]
-            self.deletions += 1
-            page = self.pages.get(room)
-            if page is not None and not page.delete(seq):
-                del self.pages[room]
-            text = events.encode(events.deleted_frame(room=room, seq=seq))
-            for consumer in tuple(self.rooms.get(room, ())):
-                consumer.deleted(text)
+        elif kind == "chat.removed":
+            user_id = event["user_id"]
+            for consumer in tuple(self.rooms.get(event["room"], ())):
+                if user_id is None or consumer.user_id == user_id:
+                    consumer.revoke()
+        elif kind == "chat.user":
+            pass  # per-user frames: for version 2 sockets only
         elif kind == "chat.presence":
             self.refresh_presence(event["room"])
         elif kind == "chat.revoke":
@@ -314,8 +346,14 @@ class RoomHub:
         sessions = {value for kind, value in kind_ids if kind == "session"}
         users, tokens, sessions = await _revoked(set(self.users), tokens, sessions)
         gone = {f"token:{t}" for t in tokens} | {f"session:{s}" for s in sessions}
+        # Membership too, in case no `chat.removed` event reached this process.
+        lost = await _lost_access({(c.room, c.user_id) for c in sockets})
         for consumer in sockets:
-            if consumer.user_id in users or consumer.credential in gone:
+            if (
+                consumer.user_id in users
+                or consumer.credential in gone
+                or (consumer.room, consumer.user_id) in lost
+            ):
                 consumer.revoke()
 
     async def _presence_loop(self) -> None:

@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import actions, events, metrics, posting
+from . import actions, drain, events, metrics, posting
 from .broadcast import get_hub, publish_presence, publish_typing
 from .logfmt import log_event
 from .posting import RateLimited
@@ -36,6 +36,7 @@ from .protocol import (
     parse_frame,
 )
 from .rooms import InvalidRoomName, canonical_room
+from .services.rooms import open_v1_room
 from .state import get_state
 
 log = logging.getLogger("chat.consumers")
@@ -46,6 +47,8 @@ connect_snapshot = database_sync_to_async(
     actions.connect_snapshot, thread_sensitive=False
 )
 history_page = database_sync_to_async(actions.history_page)
+# The access rule (chat.access): private rooms and DMs refuse non-members.
+open_room = database_sync_to_async(open_v1_room, thread_sensitive=False)
 messages_after = database_sync_to_async(actions.messages_after)
 
 
@@ -97,6 +100,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._replies: deque[tuple[PostFrame, asyncio.Future] | str] = deque()
         self._pending_posts = 0
         self._finisher: asyncio.Task | None = None
+        self._restarting = False  # chat.drain: frames are no longer taken
 
     async def __call__(self, scope, receive, send) -> None:
         # channels' loop (await_many_dispatch) wraps every frame in a new task
@@ -138,6 +142,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self._refuse_handshake("anonymous")
             return
+        if await open_room(user, room) is None:  # as for a bad name: 403
+            await self._refuse_handshake("not_found")
+            return
         self.room = room
         self.user = user
         self.user_id = user.pk
@@ -145,6 +152,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.credential = self.scope.get("chat_credential")
         self.conn_id = str(next(_conn_ids))  # per process (state adds the process)
         await self.accept()
+        drain.track(self)
         metrics.CONNECTS.inc()
         metrics.OPEN_SOCKETS.inc()
 
@@ -196,6 +204,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code) -> None:
         self._closed = self._close_sent = True
         self._outbox.clear()
+        drain.forget(self)
         if self.room:  # accepted
             metrics.OPEN_SOCKETS.dec()
             metrics.DISCONNECTS.labels(code).inc()
@@ -242,6 +251,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- frames from the client ---
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self._restarting:  # closing with 1012: unacked posts are sent again
+            return
         if text_data is None:
             self.refuse(
                 ErrorCode.BAD_FRAME,
@@ -480,6 +491,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._closed = True
         finally:
             self._writer = None
+
+    async def restart(self) -> None:
+        """The server is restarting (chat/drain.py): acks of the posts taken
+        and queued frames go first, then 1012; the client resumes elsewhere."""
+        self._restarting = True
+        while self._finisher is not None:
+            await self._finisher
+        await self.close(code=CloseCode.SERVICE_RESTART)
 
     def revoke(self) -> None:
         """Logged out, deactivated or token revoked: close with 4403."""

@@ -185,6 +185,8 @@ class HelloFrame(TypedDict):
     """Version 1, first frame: the room, who you are, who is online."""
 
     type: Literal["hello"]
+    v: Literal[1]  # the protocol's version
+    server: str  # the server's version (CHANGELOG.md)
     room: RoomName
     username: Username
     online: list[Username]

@@ -108,7 +108,9 @@ def site(request: HttpRequest) -> dict:
     return {
         "site_config": {
             "serviceWorker": reverse("service_worker"),
-            "roomListUrl": reverse("chat:room_list"),
+            "roomListUrl": (
+                reverse("chat:room_list") if request.user.is_authenticated else None
+            ),
             "roomUrl": reverse("chat:room", args=["ROOM"]),
             "roomNamePattern": ROOM_NAME_RE.pattern,
         }

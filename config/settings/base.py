@@ -6,6 +6,7 @@ channel layer. See docs/deploy.md for the full list.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chat.httpmetrics.HttpMetricsMiddleware",  # first: times the whole answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -70,6 +72,18 @@ TEMPLATES = [
 ]
 
 
+# libpq: give up on unacknowledged data after 5 s, probe an idle connection
+# after 5 s (every 2 s, twice), connect within 3 s.
+_PG_DEAD_LINK = {
+    "connect_timeout": 3,
+    "tcp_user_timeout": 5000,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+}
+
+
 def _database(url: str) -> dict:
     config = environ.Env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -81,6 +95,13 @@ def _database(url: str) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    if config["ENGINE"].startswith("django.db.backends.postgresql"):
+        # A database behind a dead link (no RST, no FIN) must fail a query in
+        # seconds, not after TCP's 15 minutes: a post then gets `unavailable`
+        # (tests/test_multihost.py). Overridable as ?tcp_user_timeout=… etc.
+        options = config.setdefault("OPTIONS", {})
+        for key, value in _PG_DEAD_LINK.items():
+            options.setdefault(key, value)
     # Persistent connections for every engine: opening (and, for SQLite,
     # closing, which checkpoints the WAL) per query cost more than the query
     # itself (docs/performance.md).
@@ -97,6 +118,16 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Redis Sentinel: "host:port,host:port"; REDIS_URL then names the master
+# (redis://<master name>/0) and clients follow it through failovers.
+CHAT_REDIS_SENTINELS = [
+    (host, int(port))
+    for host, _, port in (
+        item.strip().rpartition(":")
+        for item in env("CHAT_REDIS_SENTINELS", default="").split(",")
+        if item.strip()
+    )
+]
 # Every Redis key and pub/sub channel of this deployment starts with it, so
 # several deployments (or test runs) can share one Redis without crosstalk.
 CHAT_REDIS_PREFIX = env("CHAT_REDIS_PREFIX", default="chat")
@@ -111,7 +142,7 @@ CHAT_LAYER_GROUP_EXPIRY = env.int("CHAT_LAYER_GROUP_EXPIRY", default=86400)
 CHAT_LAYER_CAPACITY = env.int("CHAT_LAYER_CAPACITY", default=10000)
 
 _LAYER_BACKENDS = {
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "pubsub": "chat.redis_layer.ShardedPubSubChannelLayer",
     "core": "channels_redis.core.RedisChannelLayer",
 }
 
@@ -133,8 +164,23 @@ def _channel_layers(redis_url: str) -> dict:
         )
     # A bounded connect: while Redis is down, publishing fails fast and the
     # hub delivers locally (others catch up from the database).
-    host = {"address": redis_url, "socket_connect_timeout": 2}
-    config = {"hosts": [host], "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
+    # Several comma-separated URLs: the layer shards groups across them by
+    # a hash of the name, as chat/state shards its keys (docs/scaling.md).
+    hosts = [
+        {"address": url.strip(), "socket_connect_timeout": 2}
+        for url in redis_url.split(",")
+    ]
+    if CHAT_REDIS_SENTINELS:
+        master = urlsplit(redis_url)
+        hosts = [
+            {
+                "sentinels": CHAT_REDIS_SENTINELS,
+                "master_name": master.hostname,
+                "db": int(master.path.strip("/") or 0),
+                "socket_connect_timeout": 2,
+            }
+        ]
+    config = {"hosts": hosts, "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
     if CHANNEL_LAYER == "core":
         config["group_expiry"] = CHAT_LAYER_GROUP_EXPIRY
         config["capacity"] = CHAT_LAYER_CAPACITY
@@ -152,6 +198,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# E-mail, for password reset: EMAIL_URL (django-environ), e.g.
+# smtp+tls://user:password@smtp.example.com:587. Without it there is no
+# password reset (its pages answer 404): it could never deliver.
+EMAIL_URL = env("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="chat@localhost")
+CHAT_PASSWORD_RESET = bool(EMAIL_URL)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "chat:index"
@@ -167,12 +222,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Every log line as logfmt or as JSON (chat/logfmt.py).
+CHAT_LOG_FORMAT = env("CHAT_LOG_FORMAT", default="logfmt")
+_LOG_FORMATTERS = {"logfmt": "LogfmtFormatter", "json": "JsonFormatter"}
+if CHAT_LOG_FORMAT not in _LOG_FORMATTERS:
+    raise ImproperlyConfigured(
+        f"CHAT_LOG_FORMAT={CHAT_LOG_FORMAT!r}: use logfmt or json."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
+    "formatters": {"plain": {"()": f"chat.logfmt.{_LOG_FORMATTERS[CHAT_LOG_FORMAT]}"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
@@ -191,6 +251,10 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_HISTORY_ON_CONNECT = env.int("CHAT_HISTORY_ON_CONNECT", default=50)
 CHAT_RESUME_MAX = env.int("CHAT_RESUME_MAX", default=1000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=100)
+# Editing and deleting one's own messages, reactions (chat.services.messages).
+CHAT_EDIT_WINDOW = env.float("CHAT_EDIT_WINDOW", default=0)  # seconds; 0: always
+CHAT_DELETE_OWN = env.bool("CHAT_DELETE_OWN", default=True)
+CHAT_MAX_REACTIONS = env.int("CHAT_MAX_REACTIONS", default=20)  # emoji per message
 CHAT_RATE_LIMIT_PER_SECOND = env.float("CHAT_RATE_LIMIT_PER_SECOND", default=10.0)
 CHAT_RATE_LIMIT_BURST = env.int("CHAT_RATE_LIMIT_BURST", default=30)
 # Refusals in a row (no accepted frame between) before the socket is closed 1008.
@@ -218,3 +282,11 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
         "CHAT_PRESENCE_TTL must be longer than CHAT_PRESENCE_HEARTBEAT (three "
         "heartbeats is a good value), or live processes would look dead."
     )
+
+# On SIGTERM, open sockets are served this many seconds more (while /readyz
+# says 503 and new handshakes are refused), then closed with 1012 after their
+# queued frames (chat/drain.py).
+CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10.0)
+# Retention: `manage.py chat_purge` turns messages older than this many days
+# into tombstones (seqs kept). 0 keeps everything.
+CHAT_RETENTION_DAYS = env.float("CHAT_RETENTION_DAYS", default=0.0)

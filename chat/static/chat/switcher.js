@@ -42,6 +42,7 @@ async function open() {
   dialog.showModal();
   input.focus();
   render();
+  if (!config.roomListUrl) return; // logged out: no list, a name still works
   try {
     const response = await fetch(config.roomListUrl, { headers: { Accept: "application/json" } });
     names = (await response.json()).rooms.map((room) => room.name);
