@@ -90,3 +90,4 @@ api = ChatAPI(
 )
 errors.install(api)
 api.add_router("", "chat.api.views.router")
+api.add_router("", "chat.api.files_search.router")
