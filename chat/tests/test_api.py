@@ -8,24 +8,12 @@ from django.test import AsyncClient
 from chat.models import Message, Room
 from chat.state import throttle
 
-
-def bearer(user) -> dict:
-    return {"Authorization": f"Bearer {user.token}"}
+from .apicalls import assert_error, bearer
 
 
 @pytest.fixture
 def api():
     return AsyncClient()
-
-
-@database_sync_to_async
-def stored(room="lobby"):
-    return list(Message.objects.filter(room__name=room).values_list("seq", "text"))
-
-
-@database_sync_to_async
-def lock(room: str) -> None:
-    Room.objects.filter(name=room).update(locked=True)
 
 
 async def post(api, user, room, body, **headers):
@@ -37,11 +25,14 @@ async def post(api, user, room, body, **headers):
     )
 
 
-def assert_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    body = response.json()
-    assert body["code"] == code and body["detail"], body
+@database_sync_to_async
+def stored(room="lobby"):
+    return list(Message.objects.filter(room__name=room).values_list("seq", "text"))
+
+
+@database_sync_to_async
+def lock(room: str) -> None:
+    Room.objects.filter(name=room).update(locked=True)
 
 
 async def test_token_from_username_and_password(make_user, api):
@@ -89,21 +80,25 @@ async def test_credentials_required(make_user, api):
         assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-async def test_rooms_lists_every_room(make_user, connect, api):
-    """GET /api/v1/rooms lists rooms by name with last_seq and locked."""
-    alice = await make_user("alice")
+async def test_rooms_lists_the_callers_rooms(make_user, connect, api):
+    """GET /api/v1/rooms lists the caller's rooms (joined by opening or
+    posting) as v2 summaries, most recently active first; not others' rooms."""
+    alice, bob = await make_user("alice"), await make_user("bob")
     await connect(alice, "beta")
     await post(api, alice, "alpha", {"message": "hi"})
+    await post(api, bob, "gamma", {"message": "elsewhere"})
+    await post(api, bob, "alpha", {"message": "@alice look"})
     response = await api.get("/api/v1/rooms", headers=bearer(alice))
+    assert response.status_code == 200
     rooms = response.json()["rooms"]
-    assert [(r["name"], r["last_seq"], r["locked"]) for r in rooms] == [
-        ("alpha", 1, False),
-        ("beta", 0, False),
-    ]
-    assert (
-        rooms[0]["last_message_at"].endswith("Z")
-        and rooms[1]["last_message_at"] is None
-    )
+    assert [r["room"] for r in rooms] == ["alpha", "beta"]
+    assert {k: rooms[0][k] for k in ("kind", "last_seq", "unread", "mentions")} == {
+        "kind": "public",
+        "last_seq": 2,
+        "unread": 1,
+        "mentions": 1,
+    }
+    assert set(rooms[1]) >= {"topic", "last_read_seq", "notify"}
 
 
 async def test_post_is_stored_and_broadcast_like_a_websocket_post(
@@ -261,8 +256,8 @@ async def test_unknown_paths_and_methods_answer_json(make_user, api):
     )
     response = await api.delete("/api/v1/rooms", headers=bearer(alice))
     assert_error(response, 405, "method_not_allowed")
-    assert response["Allow"] == "GET, HEAD"
-    assert "use GET, HEAD" in response.json()["detail"]
+    assert response["Allow"] == "GET, HEAD, POST"
+    assert "use GET, HEAD, POST" in response.json()["detail"]
 
 
 async def test_session_writes_need_the_csrf_token(make_user, connect, api):
@@ -307,12 +302,19 @@ async def test_schema_is_generated_and_served(api):
     assert set(schema["paths"]) == {
         "/api/v1/token",
         "/api/v1/rooms",
+        "/api/v1/rooms/public",
+        "/api/v1/rooms/{room}",
+        "/api/v1/rooms/{room}/members/{username}",
+        "/api/v1/dms",
         "/api/v1/rooms/{room}/messages",
+        "/api/v1/rooms/{room}/messages/{seq}",
+        "/api/v1/rooms/{room}/messages/{seq}/reactions/{emoji}",
+        "/api/v1/rooms/{room}/read",
     }
     operations = [op for item in schema["paths"].values() for op in item.values()]
     ids = [op["operationId"] for op in operations]
     assert len(ids) == len(set(ids)), ids
-    assert set(schema["paths"]["/api/v1/rooms"]) == {"get", "head"}
+    assert set(schema["paths"]["/api/v1/rooms"]) == {"get", "head", "post"}
     assert "content" not in schema["paths"]["/api/v1/rooms"]["head"]["responses"]["200"]
     error = schema["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"code", "detail"}
