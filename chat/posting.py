@@ -45,7 +45,8 @@ def submit(
     user, room: str, text: str, client_id: str | None, reply_to: int | None = None
 ) -> asyncio.Future:
     """Queue a post for storage; the future gets (message frame, is new) once
-    committed, or the storage error (actions.PostRefused, DatabaseError)."""
+    committed, or the storage error (actions.PostRefused, DatabaseError).
+    `reply_to`: a message's seq (refused with not_found if there is none)."""
     return batching.submit(room, user, text, client_id, reply_to)
 
 

@@ -31,7 +31,8 @@ class ErrorCode(StrEnum):
 
 class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009  # a frame over CHAT_MAX_FRAME_BYTES
-    POLICY_VIOLATION = 1008  # rate limit exceeded long after the warnings
+    POLICY_VIOLATION = 1008  # refused frames (rate limit, bad) kept up
+    SERVER_ERROR = 1011  # the server could not serve this socket
     TOO_SLOW = 4008  # the socket did not read its frames; reconnect with since
     REVOKED = 4403  # logged out, deactivated or token revoked
 
