@@ -515,3 +515,12 @@ def messages_after(
     if upto is not None:
         queryset = queryset.filter(seq__lte=upto)
     return _frames(room_name, queryset.order_by("seq")[:limit])
+
+
+def frames_by_pk(pks: list[int]) -> dict[int, dict]:
+    """The current frames of messages by primary key, whatever their rooms,
+    in one query (search results span rooms)."""
+    rows = Message.objects.filter(pk__in=pks).values(
+        "pk", "room__name", *_MESSAGE_FIELDS
+    )
+    return {row["pk"]: _frame(row["room__name"], row) for row in rows}
