@@ -75,8 +75,11 @@ class Attachment(TypedDict):
     id: str
     name: str
     size: Count
-    content_type: str
-    url: str
+    content_type: str  # sniffed from the bytes
+    url: str  # served only to readers of a live message that carries it
+    thumbnail_url: NotRequired[str]  # images
+    width: NotRequired[Count]
+    height: NotRequired[Count]
 
 
 class RoomSummary(TypedDict):

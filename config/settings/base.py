@@ -351,3 +351,11 @@ CHAT_CSP = env("CHAT_CSP", default="")
 # Threads (niced) that check passwords for the API, per process
 # (accounts/credentials.py).
 CHAT_PASSWORD_THREADS = env.int("CHAT_PASSWORD_THREADS", default=2)
+
+# --- Uploads (chat/services/uploads.py) ---
+# Files go through Django's storage API: local files under MEDIA_ROOT by
+# default; S3-compatible storage with django-storages (docs/deploy.md).
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+CHAT_UPLOAD_MAX_BYTES = env.int("CHAT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+CHAT_UPLOAD_QUOTA_BYTES = env.int("CHAT_UPLOAD_QUOTA_BYTES", default=1024**3)
+CHAT_ATTACHMENTS_MAX = env.int("CHAT_ATTACHMENTS_MAX", default=10)
