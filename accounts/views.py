@@ -1,16 +1,18 @@
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import RedirectURLMixin
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django.views.generic import CreateView
 
 from chat.state import throttle
 
 from .forms import SignUpForm, client_address
-from .models import ApiToken, TokenLimitReached
+from .models import ApiToken, Invite, TokenLimitReached
 from .tokens import list_tokens, revoke_token
 
 
@@ -96,3 +98,16 @@ def tokens(request):
         "limit": settings.CHAT_TOKENS_PER_USER,
     }
     return render(request, "registration/tokens.html", context)
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def invites(request):
+    """Staff: make a one-use sign-up link (CHAT_SIGNUP=invite)."""
+    link = None
+    if request.method == "POST":
+        invite = Invite.objects.create(created_by=request.user)
+        link = request.build_absolute_uri(f"{reverse('signup')}?invite={invite.code}")
+    unused = Invite.objects.filter(used_at__isnull=True).count()
+    context = {"link": link, "unused": unused, "policy": settings.CHAT_SIGNUP}
+    return render(request, "registration/invites.html", context)

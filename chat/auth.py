@@ -29,7 +29,7 @@ from .logfmt import log_event
 log = logging.getLogger("chat.auth")
 
 
-def origin_allowed(origin: str, scope: dict | None = None) -> bool:
+def origin_allowed(origin: str, scope: dict) -> bool:
     """The Origin is exactly (scheme, host, port) one listed in
     CSRF_TRUSTED_ORIGINS, or exactly the handshake's own site: the scheme
     the socket came in on (ws -> http, wss -> https; behind a TLS proxy,
@@ -41,7 +41,7 @@ def origin_allowed(origin: str, scope: dict | None = None) -> bool:
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
-    own = _own_origin(scope) if scope is not None else None
+    own = _own_origin(scope)
     if own is None or origin.lower() != own.lower():
         return False
     host, _port = split_domain_port(parts.netloc)

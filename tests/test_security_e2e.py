@@ -76,7 +76,7 @@ class ConnectionWatch:
 
 async def test_database_connections_stay_within_the_pool(scaled_deployment):
     """Pages, API calls, probes (anonymous and logged in) and WebSocket
-    connects, 40 of each kind at once, never hold more PostgreSQL
+    connects (token and session), 40 of each kind at once, never hold more PostgreSQL
     connections than CHAT_DB_POOL_SIZE (finding: CONN_MAX_AGE=60 under ASGI
     kept one connection per request thread)."""
     pool = 4
@@ -112,8 +112,17 @@ async def test_database_connections_stay_within_the_pool(scaled_deployment):
             statuses.get(f"{method} {path} {reply.status_code}", 0) + 1
         )
 
-    async def socket() -> None:
-        client = await ChatClient.connect(server.ws, "lobby", token=token, timeout=30)
+    async def socket(session: bool = False) -> None:
+        if session:
+            headers = {"Cookie": f"sessionid={cookies['sessionid']}"}
+            headers["Origin"] = server.http
+            client = await ChatClient.connect(
+                server.ws, "lobby", headers=headers, timeout=30
+            )
+        else:
+            client = await ChatClient.connect(
+                server.ws, "lobby", token=token, timeout=30
+            )
         await client.close()
 
     limits = httpx.Limits(max_connections=500)
@@ -129,6 +138,7 @@ async def test_database_connections_stay_within_the_pool(scaled_deployment):
             await asyncio.gather(
                 *(request(kind) for kind in kinds for _ in range(40)),
                 *(socket() for _ in range(40)),
+                *(socket(session=True) for _ in range(40)),
             )
     print(f"\npeak connections {watch.peak} (pool {pool}), {watch.samples} samples")
     print(statuses)
@@ -443,6 +453,20 @@ async def test_origin_is_matched_exactly(deployment):
             await client.close()
             outcome[template] = True
     assert outcome == dict(ORIGINS)
+    # Behind a TLS proxy (X-Forwarded-Proto from a trusted address): the site
+    # is https, so its http:// origin is another site.
+    behind_tls = {}
+    for origin in (https, server.http):
+        headers = {"Cookie": cookie, "Origin": origin, "X-Forwarded-Proto": "https"}
+        try:
+            client = await ChatClient.connect(server.ws, "lobby", headers=headers)
+        except Exception as exc:
+            assert "403" in str(exc), exc
+            behind_tls[origin] = False
+        else:
+            await client.close()
+            behind_tls[origin] = True
+    assert behind_tls == {https: True, server.http: False}
 
 
 async def test_database_down_during_a_handshake_gives_1011(scaled_deployment):

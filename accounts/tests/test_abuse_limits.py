@@ -105,3 +105,19 @@ def test_sign_up_by_invite(client, db, settings, capsys):
     client.logout()
     again = client.post(link, {**data, "username": "heidi", "invite": code})
     assert again.status_code == 200 and "needs an invite link" in again.text
+
+
+def test_staff_make_invite_links_on_a_page(client, db, settings):
+    """/accounts/invites/ is for staff only and gives a working link."""
+    settings.CHAT_SIGNUP = "invite"
+    User = get_user_model()
+    User.objects.create_user("ivan", password=PASSWORD)
+    staff = User.objects.create_user("staff", password=PASSWORD, is_staff=True)
+    client.force_login(User.objects.get(username="ivan"))
+    assert client.post("/accounts/invites/").status_code == 302  # to the admin login
+    client.force_login(staff)
+    link = client.post("/accounts/invites/").context["link"]
+    client.logout()
+    data = {"username": "judy", "password1": PASSWORD, "password2": PASSWORD}
+    code = link.partition("invite=")[2]
+    assert client.post(link, {**data, "invite": code}).status_code == 302
