@@ -19,7 +19,14 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Field, Q
 from django.utils import timezone
 
@@ -255,7 +262,9 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
     (user, client_id) is stored once: within the batch it is seen here; one
     already stored (a client's retry, rare) makes the unique constraint fail
     the batch, which is then rolled back (its seqs with it) and each post
-    stored on its own with store_post, which answers a repeat.
+    stored on its own with store_post, which answers a repeat. Any other
+    post the database refuses is isolated the same way (it gets a
+    PostRefused "bad_frame"); only an unreachable database fails them all.
     """
     results: list = [None] * len(requests)
     first_of: dict[tuple[int, str | None], int] = {}  # (user, client_id) -> index
@@ -269,12 +278,23 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
         todo.append(i)
     try:
         _store_new(requests, todo, results)
-    except IntegrityError:
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: the whole batch fails, retried
+    except DatabaseError:
+        # One post the database refuses (a repeated client_id, or data it
+        # cannot store) must not fail the others: each is stored on its own.
         for i in todo:
             req = requests[i]
             try:
                 results[i] = store_post(
                     req.room, req.user, req.text, req.client_id, req.reply_to
+                )
+            except (OperationalError, InterfaceError) as exc:
+                results[i] = exc
+            except DatabaseError as exc:
+                results[i] = PostRefused(
+                    ErrorCode.BAD_FRAME,
+                    f"The database refused this post: {exc}"[:200],
                 )
             except Exception as exc:
                 results[i] = exc

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from .version import VERSION
+
 
 def encode(frame: dict) -> str:
     return orjson.dumps(frame).decode()
@@ -94,6 +96,8 @@ def apply_event(message: dict, event: dict) -> dict:
 def hello_frame(*, room: str, username: str, online: list[str], last_seq: int) -> dict:
     return {
         "type": "hello",
+        "v": 1,  # the protocol's version (/ws/ says 2)
+        "server": VERSION,  # the server's version (CHANGELOG.md)
         "room": room,
         "username": username,
         "online": online,
@@ -114,16 +118,29 @@ def ack_frame(*, client_id: str, seq: int) -> dict:
     return {"type": "ack", "client_id": client_id, "seq": seq}
 
 
-def presence_frame(online: list[str]) -> dict:
-    return {"type": "presence", "online": online}
+def presence_frame(online: list[str], room: str | None = None) -> dict:
+    """`room`: on the v2 socket, which carries many rooms."""
+    if room is None:
+        return {"type": "presence", "online": online}
+    return {"type": "presence", "room": room, "online": online}
 
 
-def typing_frame(username: str) -> dict:
-    return {"type": "typing", "username": username}
+def typing_frame(username: str, room: str | None = None) -> dict:
+    if room is None:
+        return {"type": "typing", "username": username}
+    return {"type": "typing", "room": room, "username": username}
 
 
-def error_frame(code: str, detail: str) -> dict:
-    return {"type": "error", "code": code, "detail": detail}
+def error_frame(
+    code: str, detail: str, room: str | None = None, client_id: str | None = None
+) -> dict:
+    """v2 errors name the frame's `room` and `client_id` when it had them."""
+    frame = {"type": "error", "code": code, "detail": detail}
+    if room is not None:
+        frame["room"] = room
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
 
 
 def read_frame(*, room: str, seq: int) -> dict:

@@ -122,6 +122,7 @@ class EditedFrame(TypedDict):
     type: Literal["edited"]
     seq: Seq
     room: RoomName
+    username: Username  # who made the change (the author)
     ts: Timestamp
     username: NotRequired[Username]  # who made the change (the author)
     target: Seq
@@ -142,6 +143,7 @@ class DeletedFrame(TypedDict):
     type: Literal["deleted"]
     seq: Seq
     room: RoomName
+    username: NotRequired[Username]  # who deleted it (author, owner, staff)
     ts: NotRequired[Timestamp]
     username: NotRequired[Username]  # who deleted it
     target: NotRequired[Seq]
@@ -153,6 +155,7 @@ class ReactionFrame(TypedDict):
     type: Literal["reaction"]
     seq: Seq
     room: RoomName
+    username: Username  # who reacted or took the reaction back
     ts: Timestamp
     username: NotRequired[Username]  # who reacted or took it back
     target: Seq
@@ -174,6 +177,7 @@ class TopicFrame(TypedDict):
     type: Literal["topic"]
     seq: Seq
     room: RoomName
+    username: NotRequired[Username]  # who set it (as `by`)
     ts: Timestamp
     username: NotRequired[Username]  # the same as `by`
     topic: str
@@ -192,6 +196,8 @@ class HelloFrame(TypedDict):
     """Version 1, first frame: the room, who you are, who is online."""
 
     type: Literal["hello"]
+    v: Literal[1]  # the protocol's version
+    server: str  # the server's version (CHANGELOG.md)
     room: RoomName
     username: Username
     online: list[Username]
@@ -215,6 +221,9 @@ class HistoryFrame(TypedDict):
     complete: bool
     has_more: bool
     room: NotRequired[RoomName]  # version 2
+    # Version 2, in answer to a sync: the room's newest seq when the history
+    # was read; live events continue from the next one.
+    last_seq: NotRequired[Seq]
 
 
 class AckFrame(TypedDict):
@@ -244,7 +253,8 @@ class ErrorFrame(TypedDict):
     type: Literal["error"]
     code: ErrorCode
     detail: str
-    room: NotRequired[RoomName]  # version 2: the refused frame's
+    # Version 2: the refused frame's own values, echoed as sent (even a bad name).
+    room: NotRequired[str]
     client_id: NotRequired[ClientId]  # version 2: the refused frame's
 
 

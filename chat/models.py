@@ -4,6 +4,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.deleted import deleted_user_id
+
+SET_DELETED = models.SET(deleted_user_id)
+
 
 class Room(models.Model):
     class Kind(models.TextChoices):
@@ -74,8 +78,8 @@ class Message(models.Model):
     # 11 forever. seq is assigned under the room row's lock, so seq k is always
     # committed before seq k+1 exists (see actions.store_post).
     seq = models.BigIntegerField()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_messages"
+    user = models.ForeignKey(  # a deleted user's messages stay: accounts/deleted.py
+        settings.AUTH_USER_MODEL, on_delete=SET_DELETED, related_name="chat_messages"
     )
     text = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)

@@ -10,9 +10,10 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
-    # Before the API's include, which answers any other /api/ path.
+    # Before the API's includes, which answer any other /api/ path.
     re_path(r"^api/v1/protocol\.json/?$", protocol_json, name="protocol-json"),
-    path("api/", include("chat.api.urls")),
+    path("api/v1/", include("chat.api.urls", namespace="api-v1")),
+    path("api/", include("chat.api.urls", namespace="api")),  # unversioned aliases
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics_view, name="metrics"),
