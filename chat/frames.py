@@ -124,7 +124,6 @@ class EditedFrame(TypedDict):
     room: RoomName
     username: Username  # who made the change (the author)
     ts: Timestamp
-    username: NotRequired[Username]  # who made the change (the author)
     target: Seq
     message: str  # empty once the message is deleted
     edited_at: Timestamp
@@ -145,7 +144,6 @@ class DeletedFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who deleted it (author, owner, staff)
     ts: NotRequired[Timestamp]
-    username: NotRequired[Username]  # who deleted it
     target: NotRequired[Seq]
 
 
@@ -157,7 +155,6 @@ class ReactionFrame(TypedDict):
     room: RoomName
     username: Username  # who reacted or took the reaction back
     ts: Timestamp
-    username: NotRequired[Username]  # who reacted or took it back
     target: Seq
     emoji: str
     users: list[Username]
@@ -179,7 +176,6 @@ class TopicFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who set it (as `by`)
     ts: Timestamp
-    username: NotRequired[Username]  # the same as `by`
     topic: str
     by: Username
 
