@@ -9,7 +9,8 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
-    path("api/", include("chat.api.urls")),
+    path("api/v1/", include("chat.api.urls", namespace="api-v1")),
+    path("api/", include("chat.api.urls", namespace="api")),  # unversioned aliases
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics_view, name="metrics"),
