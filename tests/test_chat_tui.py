@@ -21,7 +21,11 @@ def screen_text(app: ChatApp) -> str:
 
     log = app.query_one("#log", RichLog)
     lines = [strip.text for strip in log.lines]
-    sidebar = [str(item.query_one("Label").render()) for item in app.query("ListItem")]
+    sidebar = [
+        str(label.render())
+        for item in app.query("ListItem")
+        for label in item.query("Label")
+    ]
     title = str(app.query_one("#room-title").render())
     return "\n".join([title, *sidebar, *lines, app.status_text])
 

@@ -93,9 +93,11 @@ class LoginScreen(Screen[None]):
 class ChatApp(App[None]):
     CSS_PATH = "chat.tcss"
     TITLE = "chat"
+    # Ctrl+P is "previous room" here, as in other chat clients.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("ctrl+n", "room(1)", "Next room", show=False),
-        Binding("ctrl+p", "room(-1)", "Previous room", show=False),
+        Binding("ctrl+n", "room(1)", "Next room", show=False, priority=True),
+        Binding("ctrl+p", "room(-1)", "Previous room", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False),
     ]
 
