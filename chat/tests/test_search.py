@@ -21,7 +21,9 @@ def user(name: str):
 
 
 def post(author, room: str, text: str) -> int:
-    ((frame, created),) = store_posts([PostRequest(room, author, text, None)])
+    (result,) = store_posts([PostRequest(room, author, text, None)])
+    assert not isinstance(result, Exception)
+    frame, created = result
     assert created
     return frame["seq"]
 

@@ -24,10 +24,10 @@ def media(settings, tmp_path):
 def person(name: str):
     user = get_user_model().objects.create_user(name, password="pw-12345-long")
     _, token = ApiToken.objects.issue(user)
-    user.client = Client(headers={"Authorization": f"Bearer {token}"})
+    user.client = Client(headers={"Authorization": f"Bearer {token}"})  # type: ignore[attr-defined]
     session = Client()
     session.force_login(user)
-    user.browser = session  # the page's session, as /chat/files/ sees it
+    user.browser = session  # type: ignore[attr-defined]  # the page's session
     return user
 
 
