@@ -65,6 +65,7 @@ class UploadOut(Schema):
     "/search",
     response={200: SearchResults, 400: schemas.Error, 429: schemas.Error} | AUTH_ERRORS,
     summary="Search the messages of the rooms the caller may read, newest first.",
+    exclude_none=True,  # a hit reads as its frame does: no null fields
 )
 async def search(request: HttpRequest, params: Query[SearchParams]) -> Any:
     from ..posting import take_token

@@ -149,6 +149,7 @@ def test_api_search_answers_results_and_clear_refusals(people):
     (hit,) = found.json()["results"]
     assert hit["message"] == "api search target" and hit["room"] == "dev"
     assert hit["highlights"] == [[0, 3], [4, 10]]
+    assert None not in hit.values()  # as the frame reads: no null fields
     bad = client.get("/api/v1/search", {"q": "has:nothing"})
     assert bad.status_code == 400
     assert bad.json()["code"] == "bad_frame"
