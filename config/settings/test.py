@@ -48,3 +48,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 CHAT_SIGNUPS_PER_ADDRESS = 100_000
 CHAT_LOGIN_FAILURES_PER_ADDRESS = 100_000
 CHAT_LOGIN_FAILURES_PER_ACCOUNT = 100_000
+
+# No connection pool in the in-process suite. Each test runs on an event loop
+# of its own, torn down with the sockets it opened; a thread still finishing a
+# query for a cancelled socket then keeps its pooled connection checked out,
+# and a file of socket tests used up the pool (PoolTimeout). Server processes
+# started by the end-to-end tests use the pool as deployed, and
+# tests/test_security_e2e.py holds it to its bound.
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
