@@ -155,3 +155,27 @@ def test_api_search_answers_results_and_clear_refusals(people):
     assert bad.json()["code"] == "bad_frame"
     assert "has:link" in bad.json()["detail"]
     assert Client().get("/api/v1/search", {"q": "x"}).status_code == 401
+
+
+def test_api_mentions_lists_messages_naming_me_in_my_rooms(people):
+    """GET /api/v1/mentions: @bob and @room in bob's rooms, newest first;
+    not bob's own, not deleted, and nothing from a room bob has left."""
+    alice, bob, _ = people
+    rooms.join_public(bob, "dev")
+    first = post(alice, "dev", "@bob can you review?")
+    post(alice, "dev", "no mention here")
+    post(alice, "secret", "@room standup in 5")
+    post(bob, "dev", "@bob talking to myself")
+    gone = post(alice, "dev", "@bob never mind")
+    message_service.delete_message(alice, "dev", gone)
+    _, token = ApiToken.objects.issue(bob)
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    found = client.get("/api/v1/mentions").json()["messages"]
+    assert [m["message"] for m in found] == [
+        "@room standup in 5",
+        "@bob can you review?",
+    ]
+    assert found[1]["seq"] == first
+    rooms.leave(bob, "secret")
+    found = client.get("/api/v1/mentions").json()["messages"]
+    assert [m["message"] for m in found] == ["@bob can you review?"]
