@@ -214,12 +214,21 @@ class ChatApp(App[None]):
         assert self.client is not None
         return sorted(self.client.rooms)
 
+    def display_name(self, room: str) -> str:
+        """A DM shows who it is with (its server name means nothing to people)."""
+        summary = self.client.rooms.get(room, {}) if self.client else {}
+        if summary.get("kind") == "dm":
+            me = self.client.username if self.client else None
+            others = [m for m in summary.get("members", ()) if m != me]
+            return "@" + ", @".join(others or [me or "me"])
+        return room
+
     def render_rooms(self) -> None:
         view = self.query_one("#rooms", ListView)
         view.clear()
         for name in self.room_names():
             count = self.unread.get(name, 0)
-            label = f"{'▸ ' if name == self.current else '  '}{name}"
+            label = f"{'▸ ' if name == self.current else '  '}{self.display_name(name)}"
             if count and name != self.current:
                 label += f" ({count})"
             view.append(ListItem(Label(escape(label)), name=name))
@@ -231,7 +240,10 @@ class ChatApp(App[None]):
         summary = self.client.rooms.get(self.current, {})
         topic = summary.get("topic") or ""
         online = len(self.online.get(self.current, ()))
-        text = f"# {self.current}" + (f" — {topic}" if topic else "")
+        title = self.display_name(self.current)
+        text = (title if title.startswith("@") else f"# {title}") + (
+            f" — {topic}" if topic else ""
+        )
         if online:
             text += f"  ({online} online)"
         self.query_one("#room-title", Label).update(escape(text))
