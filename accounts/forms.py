@@ -1,6 +1,7 @@
 """Log-in and sign-up forms with the abuse limits of docs/security.md."""
 
 import re
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.conf import settings
@@ -23,7 +24,13 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "") if request is not None else ""
 
 
-class ThrottledLoginMixin:
+if TYPE_CHECKING:  # what the mixin is mixed into
+    _LoginForm = AuthenticationForm
+else:
+    _LoginForm = object
+
+
+class ThrottledLoginMixin(_LoginForm):
     """AuthenticationForm.clean through accounts.credentials: failed logins
     counted per account and per address, refused with a clear message at the
     limit."""

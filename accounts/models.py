@@ -25,7 +25,7 @@ class TokenLimitReached(Exception):
         super().__init__(self.detail)
 
 
-class ApiTokenManager(models.Manager):
+class ApiTokenManager(models.Manager["ApiToken"]):
     def issue(self, user) -> tuple["ApiToken", str]:
         """Create a token for `user`; return the row and the token itself.
 
@@ -68,7 +68,7 @@ class ApiToken(models.Model):
         return f"token {self.digest[:8]}… of {self.user}"
 
 
-class InviteManager(models.Manager):
+class InviteManager(models.Manager["Invite"]):
     def usable(self, code: str) -> "Invite | None":
         """The unused invite with this code, or None."""
         if not code:

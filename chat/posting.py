@@ -41,10 +41,13 @@ async def take_token(user) -> None:
         raise RateLimited()
 
 
-def submit(user, room: str, text: str, client_id: str | None) -> asyncio.Future:
+def submit(
+    user, room: str, text: str, client_id: str | None, reply_to: int | None = None
+) -> asyncio.Future:
     """Queue a post for storage; the future gets (message frame, is new) once
-    committed, or the storage error (actions.PostRefused, DatabaseError)."""
-    return batching.submit(room, user, text, client_id)
+    committed, or the storage error (actions.PostRefused, DatabaseError).
+    `reply_to`: a message's seq (refused with not_found if there is none)."""
+    return batching.submit(room, user, text, client_id, reply_to)
 
 
 async def finish(message: dict, created: bool) -> None:
@@ -55,7 +58,7 @@ async def finish(message: dict, created: bool) -> None:
 
 
 async def post_message(
-    user, room: str, text: str, client_id: str | None
+    user, room: str, text: str, client_id: str | None, reply_to: int | None = None
 ) -> tuple[dict, bool]:
     """Store `text` (already validated by protocol.parse_post) in canonical
     `room` and publish it; return (the stored message frame, whether it is new).
@@ -65,6 +68,6 @@ async def post_message(
     the first time and publishes nothing.
     """
     await take_token(user)
-    message, created = await submit(user, room, text, client_id)
+    message, created = await submit(user, room, text, client_id, reply_to)
     await finish(message, created)
     return message, created

@@ -1,5 +1,6 @@
 """Close the sockets of a user who logged out, was deactivated, changed
-password or lost a token, on every process, once the change is committed."""
+password or lost a token, and every socket of a deleted room, on every
+process, once the change is committed."""
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
@@ -12,8 +13,9 @@ from django.dispatch import receiver
 from accounts.deleted import DELETED_USERNAME
 from accounts.models import ApiToken
 
-from .broadcast import publish_revoke
-from .models import Message
+from .broadcast import publish_removed, publish_revoke, publish_user
+from .events import removed_frame
+from .models import Message, Room
 
 
 def _revoke_on_commit(user_id: int, credential: str | None = None) -> None:
@@ -35,6 +37,21 @@ def close_deactivated_user_sockets(sender, instance, created, **kwargs) -> None:
 @receiver(post_delete, sender=ApiToken)
 def close_revoked_token_sockets(sender, instance, **kwargs) -> None:
     _revoke_on_commit(instance.user_id, f"token:{instance.pk}")
+
+
+@receiver(pre_delete, sender=Room)
+def close_deleted_room_sockets(sender, instance, **kwargs) -> None:
+    """Every socket of a deleted room closes (v1: 4403), and each member's
+    sockets get `removed` (v2), once the deletion commits."""
+    name = instance.name
+    members = list(instance.memberships.values_list("user_id", flat=True))
+
+    async def publish() -> None:
+        await publish_removed(name, None)
+        for user_id in members:
+            await publish_user(user_id, removed_frame(name))
+
+    transaction.on_commit(lambda: async_to_sync(publish)())
 
 
 @receiver(post_save, sender=get_user_model())

@@ -9,6 +9,8 @@ trying to reconnect), and the first connection that succeeds restores the
 configured wait.
 """
 
+from typing import cast
+
 import psycopg
 
 FAILING_TIMEOUT = 0.25
@@ -17,7 +19,7 @@ FAILING_TIMEOUT = 0.25
 def _pool():
     from django.db import connections
 
-    return connections["default"].pool
+    return getattr(connections["default"], "pool", None)  # PostgreSQL's only
 
 
 class FailFastConnection(psycopg.Connection):
@@ -34,7 +36,7 @@ class FailFastConnection(psycopg.Connection):
             conn = super().connect(*args, **kwargs)
         except psycopg.OperationalError:
             if pool is not None:
-                pool.timeout = min(configured, FAILING_TIMEOUT)
+                pool.timeout = min(cast(float, configured), FAILING_TIMEOUT)
             raise
         if pool is not None:
             pool.timeout = configured

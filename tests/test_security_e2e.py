@@ -24,7 +24,9 @@ def sign_up(http: str, username: str) -> httpx.Client:
     """A browser-like client, signed up (and so logged in) as `username`."""
     client = httpx.Client(base_url=http, timeout=20)
     page = client.get("/accounts/signup/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert found, page.text
+    token = found[1]
     reply = client.post(
         "/accounts/signup/",
         data={
@@ -53,10 +55,12 @@ class ConnectionWatch:
     def _run(self) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             while not self._stop.is_set():
-                (count,) = conn.execute(
+                row = conn.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
                     [self.database],
                 ).fetchone()
+                assert row is not None  # count(*) always answers a row
+                (count,) = row
                 self.peak = max(self.peak, count)
                 self.samples += 1
                 self._stop.wait(0.01)  # the sampling period
@@ -257,7 +261,9 @@ async def closed_with(client: ChatClient, timeout: float = 10.0) -> int | None:
 
 def form_post(client: httpx.Client, url: str, data: dict) -> httpx.Response:
     page = client.get(url)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert found, page.text
+    token = found[1]
     return client.post(url, data={"csrfmiddlewaretoken": token, **data})
 
 
@@ -493,7 +499,7 @@ async def test_database_down_during_a_handshake_gives_1011(scaled_deployment):
             ) as ws:  # accepted: a 500 would raise InvalidStatus here
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await asyncio.wait_for(ws.recv(), 30)
-            assert closed.value.rcvd.code == 1011, closed.value
+            assert closed.value.rcvd and closed.value.rcvd.code == 1011, closed.value
         assert "Exception in ASGI application" not in server.log()
     finally:
         proxy.close()

@@ -16,9 +16,21 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F401,F403
 from .base import env
 
+# No defaults: refuse to start without them, naming every one that is missing.
+_missing = [
+    name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not env(name, default="")
+]
+if _missing:
+    raise ImproperlyConfigured(
+        f"config.settings.production needs {' and '.join(_missing)} in the "
+        "environment: SECRET_KEY=<50+ random characters> (python3 -c 'import "
+        "secrets; print(secrets.token_urlsafe(50))'), ALLOWED_HOSTS=<the public "
+        'host name(s), comma-separated>. See README.md, "Deploy".'
+    )
+
 DEBUG = False
-SECRET_KEY = env("SECRET_KEY")  # no default: refuse to start without one
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")  # no default either
+SECRET_KEY = env("SECRET_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 # The proxy terminates TLS and says so in X-Forwarded-Proto; trust that header
 # only behind a proxy that sets it (and strips a client's own).

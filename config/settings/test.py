@@ -30,6 +30,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"chat-test-{os.getpid()}.sqlite3")
     }
 
+# Password reset pages on (pytest-django's test environment sends to locmem).
+CHAT_PASSWORD_RESET = True
+
 # The in-process tests log as they go, so pytest's log capture gets every
 # record inside the test that made it. (Server processes started by the
 # tests use the other settings, and log from a thread as in production.)

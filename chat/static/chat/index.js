@@ -93,6 +93,7 @@
     list.replaceChildren(...rooms.map(roomItem));
   }
 
+  if (!list.dataset.source) return; // logged out: no rooms to list
   let timer = null;
   async function refresh() {
     clearTimeout(timer);

@@ -182,6 +182,30 @@
     stopTyping(msg.username);
   }
 
+  // Any other event of the room's log (deleted, edited, reaction, member,
+  // topic) takes a seq too: apply what this page shows, and count the seq.
+  function applyEvent(ev) {
+    if (lastSeq !== null && ev.seq <= lastSeq) {
+      if (ev.type === "deleted") markDeleted(ev.target);
+      return;
+    }
+    if (ev.type === "deleted") markDeleted(ev.target);
+    else if (ev.type === "edited") markEdited(ev.target, ev.message);
+    lastSeq = ev.seq;
+  }
+
+  function applyLogged(frame) {
+    if (frame.type === "message") appendMessage(frame);
+    else applyEvent(frame);
+  }
+
+  function markEdited(seq, text) {
+    const item = messagesEl.querySelector(`li[data-seq="${seq}"]`);
+    if (item && !item.classList.contains("deleted")) {
+      setText(item.querySelector(".text"), { message: text });
+    }
+  }
+
   function markDeleted(seq) {
     const item = messagesEl.querySelector(`li[data-seq="${seq}"]`);
     if (item) {
@@ -235,7 +259,7 @@
     if (resumed && !frame.complete) resetView(); // too much missed: reload the view
     const fresh = lastSeq === null;
     log.setAttribute("aria-busy", "true");
-    frame.messages.forEach(appendMessage);
+    frame.messages.forEach(applyLogged);
     log.removeAttribute("aria-busy");
     if (fresh) hasMore = frame.has_more;
     // Live frames follow from the snapshot's last seq; an empty room is seq 0.
@@ -267,7 +291,7 @@
       return;
     }
     const wasNearBottom = nearBottom();
-    appendMessage(frame);
+    applyLogged(frame);
     afterAppend(wasNearBottom, false);
   }
 
@@ -316,6 +340,11 @@
         else onOlderHistory(frame);
         break;
       case "message":
+      case "deleted": // by its author, an owner or a moderator: a tombstone
+      case "edited":
+      case "reaction":
+      case "member":
+      case "topic":
         if (ready) onMessage(frame);
         break;
       case "ack":
@@ -329,9 +358,6 @@
         break;
       case "error":
         onError(frame);
-        break;
-      case "deleted": // a moderator deleted it: a tombstone in its place
-        markDeleted(frame.seq);
         break;
       default:
         break; // a newer server's frame: ignore it, as the protocol asks
