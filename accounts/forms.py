@@ -78,6 +78,14 @@ class SignUpForm(UserCreationForm):
             raise ValidationError(f"Choose another username: {USERNAME_RULE}")
         return username
 
+    def validate_password_for_user(self, user, password_field_name="password1"):
+        """A weak password's error under *Password* (Django puts it under the
+        confirmation; a mismatch still shows there). django-stubs does not
+        declare this method yet, hence the ignore."""
+        super().validate_password_for_user(  # type: ignore[misc]
+            user, password_field_name=password_field_name
+        )
+
     def clean_invite(self):
         code = self.cleaned_data.get("invite") or ""
         invite = Invite.objects.usable(code)

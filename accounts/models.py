@@ -8,6 +8,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def token_digest(token: str) -> str:
@@ -107,6 +108,26 @@ class Invite(models.Model):
     def use(self, user) -> None:
         self.used_by, self.used_at = user, timezone.now()
         self.save(update_fields=["used_by", "used_at"])
+
+
+class Preference(models.Model):
+    """How the page looks to a user, the same on every device they log in on
+    (accounts/preferences.py copies it into the session at login)."""
+
+    THEMES = [("system", _("System")), ("light", _("Light")), ("dark", _("Dark"))]
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preference",
+    )
+    theme = models.CharField(max_length=6, choices=THEMES, default="system")
+    # A code of settings.LANGUAGES, or "" for the browser's (Accept-Language).
+    language = models.CharField(max_length=8, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user}"
 
 
 def user_for_token(token: str):

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -88,11 +89,14 @@ def postgres_ceiling(seconds: float = 5.0) -> None:
         d = Deployment(Path("/tmp"), url)
         d.tokens("capacity")
         with psycopg.connect(url, autocommit=True) as conn:
-            user_id = conn.execute(
-                "SELECT id FROM auth_user WHERE username = 'capacity'"
-            ).fetchone()[0]
+            user_id = cast(
+                tuple,
+                conn.execute(
+                    "SELECT id FROM auth_user WHERE username = 'capacity'"
+                ).fetchone(),
+            )[0]
             settings = {
-                name: conn.execute(f"SHOW {name}").fetchone()[0]
+                name: cast(tuple, conn.execute(f"SHOW {name}").fetchone())[0]
                 for name in ("fsync", "synchronous_commit", "server_version")
             }
             for i in range(16):
@@ -125,12 +129,15 @@ def _hammer(url, user_id, conns, batch, rooms, seconds) -> int:
         with psycopg.connect(url) as conn:
             while time.monotonic() < stop:
                 with conn.transaction():
-                    room_id, last = conn.execute(
-                        "UPDATE chat_room SET last_seq = last_seq + %s, "
-                        "last_message_at = now() WHERE name = %s AND NOT locked "
-                        "RETURNING id, last_seq",
-                        [batch, room],
-                    ).fetchone()
+                    room_id, last = cast(
+                        tuple,
+                        conn.execute(
+                            "UPDATE chat_room SET last_seq = last_seq + %s, "
+                            "last_message_at = now() WHERE name = %s AND NOT locked "
+                            "RETURNING id, last_seq",
+                            [batch, room],
+                        ).fetchone(),
+                    )
                     with conn.cursor() as cur:
                         cur.executemany(
                             "INSERT INTO chat_message (room_id, seq, user_id, text, "

@@ -78,7 +78,7 @@ def run_mode(mode: str, delay: float, plan: Plan, workdir: Path) -> list[Row]:
         if mode == "loopback":
             redis_server = RedisServer(workdir).start()
             cluster = PostgresCluster(None, None, port=free_port()).start()
-            hosts = [("127.0.0.1", ())] * 3
+            hosts: list[tuple[str, tuple[str, ...]]] = [("127.0.0.1", ())] * 3
             label = "loopback"
         else:
             network = Network("c1", "c2", "c3", "redis", "pg")

@@ -8,15 +8,21 @@ as the bytes received pass the limit; the application then sees the client
 go away and never gets the rest.
 
 Limits: CHAT_MAX_FRAME_BYTES under /api/ (a JSON body is one post, like a
-frame), CHAT_MAX_BODY_BYTES elsewhere (forms, the admin).
+frame), except uploads (CHAT_UPLOAD_MAX_BYTES and room for the multipart
+envelope); CHAT_MAX_BODY_BYTES elsewhere (forms, the admin).
 """
 
 import orjson
 from django.conf import settings
 
+# Bytes a multipart body adds around the file (boundaries, headers).
+UPLOAD_ENVELOPE = 64 * 1024
+
 
 def body_limit(path: str) -> int:
     if path.startswith("/api/"):
+        if path.rstrip("/") in ("/api/v1/uploads", "/api/uploads"):
+            return settings.CHAT_UPLOAD_MAX_BYTES + UPLOAD_ENVELOPE
         return settings.CHAT_MAX_FRAME_BYTES
     return settings.CHAT_MAX_BODY_BYTES
 

@@ -75,8 +75,11 @@ class Attachment(TypedDict):
     id: str
     name: str
     size: Count
-    content_type: str
-    url: str
+    content_type: str  # sniffed from the bytes
+    url: str  # served only to readers of a live message that carries it
+    thumbnail_url: NotRequired[str]  # images
+    width: NotRequired[Count]
+    height: NotRequired[Count]
 
 
 class RoomSummary(TypedDict):
@@ -124,7 +127,6 @@ class EditedFrame(TypedDict):
     room: RoomName
     username: Username  # who made the change (the author)
     ts: Timestamp
-    username: NotRequired[Username]  # who made the change (the author)
     target: Seq
     message: str  # empty once the message is deleted
     edited_at: Timestamp
@@ -145,7 +147,6 @@ class DeletedFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who deleted it (author, owner, staff)
     ts: NotRequired[Timestamp]
-    username: NotRequired[Username]  # who deleted it
     target: NotRequired[Seq]
 
 
@@ -157,7 +158,6 @@ class ReactionFrame(TypedDict):
     room: RoomName
     username: Username  # who reacted or took the reaction back
     ts: Timestamp
-    username: NotRequired[Username]  # who reacted or took it back
     target: Seq
     emoji: str
     users: list[Username]
@@ -179,7 +179,6 @@ class TopicFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who set it (as `by`)
     ts: Timestamp
-    username: NotRequired[Username]  # the same as `by`
     topic: str
     by: Username
 

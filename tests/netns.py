@@ -31,6 +31,7 @@ import tempfile
 import time
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import psycopg
 
@@ -167,6 +168,7 @@ class Network:
             stdout=subprocess.PIPE,
             text=True,
         )
+        assert self.wire.stdout is not None
         if self.wire.stdout.readline().strip() != "ready":
             raise RuntimeError("the wire did not start")
         for name, host in self.hosts.items():
@@ -213,6 +215,7 @@ class Network:
     # --- the wire ---
 
     def _wire(self, *words: str) -> None:
+        assert self.wire and self.wire.stdin and self.wire.stdout
         self.wire.stdin.write(" ".join(words) + "\n")
         self.wire.stdin.flush()
         answer = self.wire.stdout.readline().strip()
@@ -248,6 +251,7 @@ class Network:
                     pass
         _remove(self.tag)
         if self.wire and self.wire.poll() is None:
+            assert self.wire.stdin is not None
             self.wire.stdin.close()
             try:
                 self.wire.wait(5)
@@ -278,6 +282,7 @@ class PostgresCluster:
 
     def start(self) -> "PostgresCluster":
         bindir = postgres_bindir()
+        assert bindir is not None
         as_postgres = ["runuser", "-u", "postgres", "--"]
         _run(
             *as_postgres,
@@ -296,7 +301,7 @@ class PostgresCluster:
             with open(f"{self.datadir}/pg_hba.conf", "a") as hba:
                 hba.write(f"host all all 10.231.{self.network.subnet}.0/24 trust\n")
         popen = (
-            functools.partial(self.network.popen, self.host)
+            functools.partial(self.network.popen, cast(Host, self.host))
             if self.network
             else functools.partial(subprocess.Popen, start_new_session=True)
         )

@@ -73,6 +73,7 @@ class Hosts:
 
     def alive(self) -> None:
         for server in self.servers:
+            assert server.proc is not None
             assert server.proc.poll() is None, f"a chat process died: {server.log()}"
 
 

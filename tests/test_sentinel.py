@@ -6,6 +6,7 @@ REDIS_URL naming the master) with nothing lost or duplicated.
 import asyncio
 import subprocess
 import time
+from typing import cast
 
 import pytest
 import redis
@@ -48,7 +49,8 @@ class Sentinel:
             time.sleep(0.1)  # polling Sentinel's view: it has no push we can await
 
     def master_port(self) -> int:
-        return int(self.client.sentinel_get_master_addr_by_name("chatmaster")[1])
+        addr = self.client.sentinel_get_master_addr_by_name("chatmaster")
+        return int(cast("tuple[bytes | str, int]", addr)[1])
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -60,7 +60,8 @@ async def test_rooms_spread_over_two_redis_shards(scaled_deployment, two_redis):
         held = [c.exists(f"{prefix}:presence:{room}") for c in clients]
         assert sorted(held) == [0, 1], f"{room}: presence hash per shard {held}"
         presence[held.index(1)] += 1
-        await a.close(), await b.close()
+        await a.close()
+        await b.close()
     for i, client in enumerate(clients):  # every shard has its heartbeats
         assert client.exists(f"{prefix}:procs"), f"no process set on shard {i}"
     assert all(groups), f"rooms per shard (layer groups): {groups}"
@@ -111,7 +112,7 @@ async def test_one_shard_down_leaves_the_other_shards_rooms_live(
     )
     alice, bob = d.tokens("alice", "bob")
     p1, p2 = d.server(), d.server()
-    on = {0: [], 1: []}
+    on: dict[int, list[str]] = {0: [], 1: []}
     for room in ROOMS:
         on[shard_index(f"chat:layer:__group__chat.room.{room}", 2)].append(room)
     live, dead = on[0][0], on[1][0]
@@ -144,4 +145,5 @@ async def test_one_shard_down_leaves_the_other_shards_rooms_live(
             assert asyncio.get_running_loop().time() < deadline, "not live again"
     print(f"\n[one shard down] live room crossed; back after {n} posts")
     for x, y in pairs.values():
-        await x.close(), await y.close()
+        await x.close()
+        await y.close()

@@ -29,6 +29,7 @@ writes its sockets back when its heartbeat finds its entry gone.
 import asyncio
 import logging
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -165,12 +166,12 @@ return taken
 def _client(url: str) -> aioredis.Redis:
     # Short timeouts: a post waits on the rate limit, and an unreachable
     # Redis must turn into the fallback, not a hang.
-    timeouts = dict(socket_connect_timeout=2, socket_timeout=2)
+    timeouts: dict[str, Any] = dict(socket_connect_timeout=2, socket_timeout=2)
     if settings.CHAT_REDIS_SENTINELS:  # the URL names the master
         master = urlsplit(url)
         sentinel = Sentinel(settings.CHAT_REDIS_SENTINELS, **timeouts)
         return sentinel.master_for(
-            master.hostname,
+            master.hostname or "",
             db=int(master.path.strip("/") or 0),
             health_check_interval=30,
             **timeouts,
@@ -305,7 +306,7 @@ class RedisState:
             for room in rooms:
                 shard = self._shard(self._presence_key(room))
                 by_shard.setdefault(self.shards.index(shard), []).append(room)
-            results = {}
+            results: dict[str, Any] = {}  # room -> its online members
             for index, shard_rooms in by_shard.items():  # one pipeline a shard
                 async with self.shards[index].pipeline(transaction=False) as pipe:
                     for room in shard_rooms:

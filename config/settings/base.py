@@ -41,9 +41,12 @@ MIDDLEWARE = [
     "chat.headers.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The user's chosen language over the browser's (docs/page.md).
+    "accounts.preferences.preference_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -62,6 +65,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.protocol",  # error/close codes
+                "accounts.preferences.preferences",
+                "chat.webapp.site",
             ],
         },
     },
@@ -227,7 +232,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "chat:index"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The page speaks these (locale/<code>/LC_MESSAGES, compiled .mo committed).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -343,3 +351,11 @@ CHAT_CSP = env("CHAT_CSP", default="")
 # Threads (niced) that check passwords for the API, per process
 # (accounts/credentials.py).
 CHAT_PASSWORD_THREADS = env.int("CHAT_PASSWORD_THREADS", default=2)
+
+# --- Uploads (chat/services/uploads.py) ---
+# Files go through Django's storage API: local files under MEDIA_ROOT by
+# default; S3-compatible storage with django-storages (docs/deploy.md).
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+CHAT_UPLOAD_MAX_BYTES = env.int("CHAT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+CHAT_UPLOAD_QUOTA_BYTES = env.int("CHAT_UPLOAD_QUOTA_BYTES", default=1024**3)
+CHAT_ATTACHMENTS_MAX = env.int("CHAT_ATTACHMENTS_MAX", default=10)
