@@ -53,7 +53,9 @@ def import_graph() -> dict[str, set[str]]:
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
-                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = package.split(".")[
+                        : len(package.split(".")) - node.level + 1
+                    ]
                     module = ".".join(base + ([node.module] if node.module else []))
                 else:
                     module = node.module or ""
