@@ -91,7 +91,7 @@ class SignUpForm(UserCreationForm):
         invite = Invite.objects.usable(code)
         if invite is None:
             raise ValidationError(
-                "Sign-up here needs an invite link, unused, from a staff member."
+                "Sign-up here needs an invite link, unused, from a staff member or a room owner."
             )
         return invite
 

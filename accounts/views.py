@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import RedirectURLMixin
@@ -100,10 +99,28 @@ def tokens(request):
     return render(request, "registration/tokens.html", context)
 
 
-@staff_member_required
+def may_invite(user) -> bool:
+    """Staff, and the owner of a room, may make sign-up links."""
+    from chat.models import Membership
+
+    if not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    return Membership.objects.filter(user=user, role=Membership.Role.OWNER).exists()
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def invites(request):
-    """Staff: make a one-use sign-up link (CHAT_SIGNUP=invite)."""
+    """Staff and room owners: make a one-use sign-up link (CHAT_SIGNUP=invite)."""
+    if not may_invite(request.user):
+        return render(
+            request,
+            "registration/invites.html",
+            {"refused": "Only staff and room owners make invite links."},
+            status=403,
+        )
     link = None
     if request.method == "POST":
         invite = Invite.objects.create(created_by=request.user)

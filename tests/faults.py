@@ -280,7 +280,9 @@ class Member:
                 elif (
                     kind in ("ack", "error") and frame.get("client_id") in self.waiting
                 ):
-                    self.waiting.pop(frame["client_id"]).set_result(frame)
+                    future = self.waiting.pop(frame["client_id"])
+                    if not future.done():  # not timed out by post() meanwhile
+                        future.set_result(frame)
                 elif kind == "error":
                     for future in self.waiting.values():  # errors carry no client_id
                         if not future.done():

@@ -107,14 +107,24 @@ def test_sign_up_by_invite(client, db, settings, capsys):
     assert again.status_code == 200 and "needs an invite link" in again.text
 
 
-def test_staff_make_invite_links_on_a_page(client, db, settings):
-    """/accounts/invites/ is for staff only and gives a working link."""
+def test_staff_and_room_owners_make_invite_links_on_a_page(client, db, settings):
+    """/accounts/invites/ is for staff and room owners; it gives a working
+    link; anyone else is refused (403, saying who may)."""
+    from chat.models import Membership, Room
+
     settings.CHAT_SIGNUP = "invite"
     User = get_user_model()
-    User.objects.create_user("ivan", password=PASSWORD)
+    ivan = User.objects.create_user("ivan", password=PASSWORD)
+    owner = User.objects.create_user("olga", password=PASSWORD)
+    Membership.objects.create(
+        room=Room.objects.create(name="olgas"), user=owner, role="owner"
+    )
+    client.force_login(ivan)
+    refused = client.post("/accounts/invites/")
+    assert refused.status_code == 403 and "room owners" in refused.text
+    client.force_login(owner)
+    assert client.post("/accounts/invites/").context["link"]
     staff = User.objects.create_user("staff", password=PASSWORD, is_staff=True)
-    client.force_login(User.objects.get(username="ivan"))
-    assert client.post("/accounts/invites/").status_code == 302  # to the admin login
     client.force_login(staff)
     link = client.post("/accounts/invites/").context["link"]
     client.logout()

@@ -119,7 +119,7 @@ def _database(url: str) -> dict:
             "max_size": size,
             # A request waits this long for a free connection, then fails
             # with a database error (503 on the API, 1011 on a socket).
-            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=5.0),
+            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=3.0),
             # ... except while the database is unreachable (config/dbpool.py).
             "connection_class": FailFastConnection,
         }
