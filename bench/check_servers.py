@@ -125,7 +125,7 @@ class Check:
             "CHAT_RATE_LIMIT_PER_SECOND": "1000",
             "CHAT_RATE_LIMIT_BURST": "1000",
             "CHAT_RECONCILE_INTERVAL": "1",
-            "CHAT_OUTBOX_MAX": "20",
+            "CHAT_OUTBOX_MAX_BYTES": "800000",  # 20 frames of 40 KB
             "CHAT_MAX_MESSAGE_LENGTH": "20000",
         }
         manage(self.env, "migrate", "--noinput", "-v", "0")

@@ -1,4 +1,13 @@
-"""Where a message is stored, and where history is read.
+"""Where a room's events are stored, and where history is read.
+
+Every row of chat_message is an event of its room's log (PROTOCOL section 2):
+a message, or a change (edited, deleted, reaction, member, topic) that took
+the room's next seq in the transaction that made it. Posts enter through
+store_posts (the hot path: one UPDATE per room for the seqs, one executemany
+INSERT); other events through take_seq + insert_event, called by
+chat.services inside their transaction. Resume and gap fill
+(connect_snapshot, messages_after) return every event; history pages only
+message events, each in its current state.
 
 Synchronous ORM code; async callers reach it through database_sync_to_async.
 Nothing here touches the channel layer: callers publish with
@@ -9,13 +18,27 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .events import iso_ts, message_frame, tombstone
+from . import mentions
+from .events import event_frame, iso_ts, message_frame, tombstone
 from .models import Message, Room
+from .protocol import ErrorCode
 from .recent import Snapshot
 
-_MESSAGE_FIELDS = ("seq", "user__username", "text", "created_at", "deleted_at")
+_MESSAGE_FIELDS = (
+    "seq",
+    "user__username",
+    "text",
+    "created_at",
+    "deleted_at",
+    "kind",
+    "target",
+    "data",
+    "edited_at",
+    "reply_to",
+)
 
 
 class PostRefused(Exception):
@@ -28,18 +51,44 @@ class PostRefused(Exception):
 
 
 def _frame(room: str, row: dict) -> dict:
+    """The frame of one stored event; a message in its current state."""
+    ts = iso_ts(row["created_at"])
+    kind = row["kind"]
+    data = row["data"]
+    if kind != "message":
+        fields = dict(data) if data else {}
+        if row["target"] is not None:
+            fields["target"] = row["target"]
+        if kind == "edited":
+            fields["message"] = row["text"]  # emptied once the target is deleted
+        # A member event's `username` is the member; `by` is who did it.
+        username = fields.pop("username", row["user__username"])
+        return event_frame(
+            kind, seq=row["seq"], room=room, ts=ts, username=username, **fields
+        )
     frame = message_frame(
         seq=row["seq"],
         room=room,
         username=row["user__username"],
         text=row["text"],
-        ts=iso_ts(row["created_at"]),
+        ts=ts,
     )
+    if row["reply_to"] is not None:
+        frame["reply_to"] = row["reply_to"]
+    if data:
+        frame.update(data)  # mentions, mentions_room, reactions, replies, last_reply
+    if row["edited_at"] is not None:
+        frame["edited_at"] = iso_ts(row["edited_at"])
     return frame if row["deleted_at"] is None else tombstone(frame)
 
 
 def _frames(room: str, queryset) -> list[dict]:
     return [_frame(room, row) for row in queryset.values(*_MESSAGE_FIELDS)]
+
+
+def message_frames(room: str, queryset) -> list[dict]:
+    """The frames of the events in `queryset` (of one room), in its order."""
+    return _frames(room, queryset)
 
 
 def get_room(name: str) -> Room:
@@ -60,50 +109,88 @@ def _existing_post(user, client_id: str) -> dict | None:
     return _frame(row["room__name"], row) if row else None
 
 
-# Taking the next number and the room row's write lock in one statement: the
-# UPDATE locks the row until commit, so a second poster (any process) waits
-# here and then reads the first one's number. SQLite (3.35+) and PostgreSQL
-# both support RETURNING.
+# One seq for an event other than a post, and the room row's write lock with
+# it until commit: events of a room are made one at a time, in seq order.
+# SQLite (3.35+) and PostgreSQL both support RETURNING.
 _NEXT_SEQ_SQL = (
-    "UPDATE chat_room SET last_seq = last_seq + 1, last_message_at = %s "
-    "WHERE id = %s RETURNING last_seq"
+    "UPDATE chat_room SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"
 )
 
 
+def take_seq(room: Room) -> int:
+    """The room's next seq, taken under its row's lock.
+
+    Precondition: inside transaction.atomic(); the lock is held until it
+    ends, so the caller checks and changes the room's state after this call
+    (a refusal raised then rolls the seq back: no gap).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_SEQ_SQL, [room.pk])
+        (seq,) = cursor.fetchone()
+    return seq
+
+
+def insert_event(
+    room: Room,
+    seq: int,
+    user,
+    kind: str,
+    *,
+    target: int | None = None,
+    data: dict | None = None,
+    text: str = "",
+) -> dict:
+    """Store event `seq` (from take_seq, same transaction); return its frame."""
+    now = timezone.now()
+    Message.objects.create(
+        room=room,
+        seq=seq,
+        user=user,
+        text=text,
+        created_at=now,
+        kind=kind,
+        target=target,
+        data=data,
+    )
+    row = {
+        "seq": seq,
+        "user__username": user.get_username(),
+        "text": text,
+        "created_at": now,
+        "deleted_at": None,
+        "kind": kind,
+        "target": target,
+        "data": data,
+        "edited_at": None,
+        "reply_to": None,
+    }
+    return _frame(room.name, row)
+
+
 def store_post(
-    room_name: str, user, text: str, client_id: str | None
+    room_name: str,
+    user,
+    text: str,
+    client_id: str | None,
+    reply_to: int | None = None,
 ) -> tuple[dict, bool]:
     """Store a post; return (its message frame, whether it is new).
 
     Precondition: no transaction is open (durable atomic): the post is
     committed when this returns, so the caller may acknowledge and publish.
     A repeated (user, client_id) returns the stored message and False; the
-    unique constraint decides races between processes.
+    unique constraint decides races between processes. Raises PostRefused
+    (a locked room, a reply to no message).
     """
     if client_id is not None:
         existing = _existing_post(user, client_id)
         if existing is not None:
             return existing, False
-    room = get_room(room_name)
+    results: list = [None]
     try:
-        with transaction.atomic(durable=True):
-            now = timezone.now()
-            with connection.cursor() as cursor:
-                cursor.execute(_NEXT_SEQ_SQL, [now, room.pk])
-                (seq,) = cursor.fetchone()
-            locked = Room.objects.values_list("locked", flat=True).get(pk=room.pk)
-            if locked:
-                raise PostRefused(
-                    "forbidden", f"Room {room_name!r} is locked: read only."
-                )
-            Message.objects.create(
-                room=room,
-                seq=seq,
-                user=user,
-                text=text,
-                client_id=client_id,
-                created_at=now,
-            )
+        _store_new(
+            [PostRequest(room_name, user, text, client_id, reply_to)], [0], results
+        )
     except IntegrityError:
         # Another process stored the same client_id first; the rollback gave
         # back our seq, so no gap is left behind.
@@ -112,10 +199,9 @@ def store_post(
             if existing is not None:
                 return existing, False
         raise
-    frame = message_frame(
-        seq=seq, room=room_name, username=user.get_username(), text=text, ts=iso_ts(now)
-    )
-    return frame, True
+    if isinstance(results[0], Exception):
+        raise results[0]
+    return results[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +212,7 @@ class PostRequest:
     user: object
     text: str
     client_id: str | None
+    reply_to: int | None = None  # a message's seq; stored as its thread root
 
 
 # The batch form of _NEXT_SEQ_SQL: k numbers at once, and no number at all for
@@ -153,7 +240,7 @@ def _insert_messages_sql() -> str:
     )
 
 
-_INSERT_FIELDS = ("room", "seq", "user", "text", "client_id", "created_at")
+_INSERT_FIELDS = ("room", "seq", "user", "text", "client_id", "created_at", "reply_to")
 
 
 def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Exception]:
@@ -184,7 +271,9 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
         for i in todo:
             req = requests[i]
             try:
-                results[i] = store_post(req.room, req.user, req.text, req.client_id)
+                results[i] = store_post(
+                    req.room, req.user, req.text, req.client_id, req.reply_to
+                )
             except Exception as exc:
                 results[i] = exc
     for i, req in enumerate(requests):
@@ -200,6 +289,10 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
         by_room.setdefault(requests[i].room, []).append(i)
     rows: list[tuple] = []
     frames: dict[int, dict] = {}
+    # Rare extras, done after the INSERT and only for the posts that need
+    # them, so a plain post costs nothing more: (room id, seq, frame, text).
+    mentioning: list[tuple[int, int, dict, str]] = []
+    replies: list[tuple[int, int, int]] = []  # (room id, root, reply seq)
     with transaction.atomic(durable=True):
         now = timezone.now()
         ts = iso_ts(now)
@@ -208,6 +301,11 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
             # Room rows are locked in name order: two processes batching the
             # same rooms in different orders would otherwise deadlock.
             for name, indexes in sorted(by_room.items()):
+                roots: dict[int, int] = {}
+                if any(requests[i].reply_to is not None for i in indexes):
+                    indexes = _refuse_orphans(name, requests, indexes, results, roots)
+                    if not indexes:
+                        continue
                 found = _next_seqs(cursor, name, len(indexes), stored_now)
                 if found is None:
                     refusal = PostRefused(
@@ -220,20 +318,80 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                 for i in indexes:
                     seq += 1
                     req = requests[i]
+                    root = None if req.reply_to is None else roots[req.reply_to]
                     rows.append(
-                        (room_id, seq, req.user.pk, req.text, req.client_id, stored_now)
+                        (
+                            room_id,
+                            seq,
+                            req.user.pk,
+                            req.text,
+                            req.client_id,
+                            stored_now,
+                            root,
+                        )
                     )
-                    frames[i] = message_frame(
+                    frame = frames[i] = message_frame(
                         seq=seq,
                         room=name,
                         username=req.user.get_username(),
                         text=req.text,
                         ts=ts,
                     )
+                    if root is not None:
+                        frame["reply_to"] = root
+                        replies.append((room_id, root, seq))
+                    if "@" in req.text:
+                        mentioning.append((room_id, seq, frame, req.text))
             if rows:
                 cursor.executemany(_insert_messages_sql(), rows)
+        if mentioning:
+            mentions.store(mentioning)
+        if replies:
+            _count_replies(replies)
     for i, frame in frames.items():
         results[i] = (frame, True)
+
+
+def _refuse_orphans(
+    name: str, requests: list, indexes: list[int], results: list, roots: dict
+) -> list[int]:
+    """Fill `roots` (reply_to -> its thread root) for the replies among
+    `indexes`; refuse those whose message is not in the room; return the rest.
+    A reply to a reply joins its root's thread."""
+    wanted = {requests[i].reply_to for i in indexes} - {None}
+    for seq, reply_to in Message.objects.filter(
+        room__name=name, seq__in=wanted, kind=Message.Kind.MESSAGE, deleted_at=None
+    ).values_list("seq", "reply_to"):
+        roots[seq] = reply_to if reply_to is not None else seq
+    kept = []
+    for i in indexes:
+        reply_to = requests[i].reply_to
+        if reply_to is None or reply_to in roots:
+            kept.append(i)
+        else:
+            results[i] = PostRefused(
+                ErrorCode.NOT_FOUND,
+                f"No message {reply_to} in room {name!r} to reply to.",
+            )
+    return kept
+
+
+def _count_replies(replies: list[tuple[int, int, int]]) -> None:
+    """Each thread root carries its reply count and newest reply (under the
+    room row's lock: the caller's transaction took the seqs)."""
+    counts: dict[tuple[int, int], list[int]] = {}
+    for room_id, root, seq in replies:
+        entry = counts.setdefault((room_id, root), [0, 0])
+        entry[0] += 1
+        entry[1] = max(entry[1], seq)
+    for (room_id, root), (count, last) in counts.items():
+        pk, data = Message.objects.values_list("pk", "data").get(
+            room_id=room_id, seq=root
+        )
+        data = dict(data or {})
+        data["replies"] = data.get("replies", 0) + count
+        data["last_reply"] = last
+        Message.objects.filter(pk=pk).update(data=data)
 
 
 def _next_seqs(cursor, name: str, count: int, now) -> tuple[int, int] | None:
@@ -250,7 +408,8 @@ def _next_seqs(cursor, name: str, count: int, now) -> tuple[int, int] | None:
 def _latest(
     room: Room, limit: int, before: int | None = None
 ) -> tuple[list[dict], bool]:
-    queryset = Message.objects.filter(room=room)
+    """The newest `limit` message events (before `before`), oldest first."""
+    queryset = Message.objects.filter(room=room, kind=Message.Kind.MESSAGE)
     if before is not None:
         queryset = queryset.filter(seq__lt=before)
     newest_first = _frames(room.name, queryset.order_by("-seq")[: limit + 1])
@@ -261,8 +420,13 @@ def _latest(
 def connect_snapshot(room_name: str, since: int | None) -> Snapshot:
     """History for a connecting socket (docs/protocol.md, "History and resume").
 
-    The room's last_seq is read BEFORE the messages: every seq up to it is
-    committed, and the message query returns all of those past `since`, so
+    With `since`: every event past it, in seq order, messages in their current
+    state. Without: the newest page of message events; its snapshot also
+    carries the other events since that page's first message (`events`), so
+    the process's recent page (chat.recent) can answer resumes from memory.
+
+    The room's last_seq is read BEFORE the events: every seq up to it is
+    committed, and the event query returns all of those past `since`, so
     last_seq = max(both) leaves no gap between history and live frames.
     """
     room = get_room(room_name)
@@ -282,22 +446,56 @@ def connect_snapshot(room_name: str, since: int | None) -> Snapshot:
     if messages:
         last_seq = max(last_seq, messages[-1]["seq"])
     complete = not has_more and since is None
+    first = messages[0]["seq"] if has_more else 0
+    others = _frames(
+        room_name,
+        Message.objects.filter(room=room, seq__gt=first, seq__lte=last_seq)
+        .exclude(kind=Message.Kind.MESSAGE)
+        .order_by("seq"),
+    )
     return Snapshot(
-        last_seq, messages, complete=complete, has_more=has_more, latest=True
+        last_seq,
+        messages,
+        complete=complete,
+        has_more=has_more,
+        latest=True,
+        events=others,
     )
 
 
 def history_page(
-    room_name: str, before: int | None, limit: int
+    room_name: str,
+    before: int | None,
+    limit: int,
+    *,
+    after: int | None = None,
+    thread: int | None = None,
 ) -> tuple[list[dict], bool]:
-    """Messages with seq < before (all, when None), the newest `limit`, oldest first."""
-    return _latest(get_room(room_name), limit, before)
+    """Message events, oldest first, current state: the newest `limit` with
+    seq < before (all, when None); or with `after`, the oldest `limit` past
+    it (a forward cursor). `thread`: only that root and its replies."""
+    room = get_room(room_name)
+    if after is None and thread is None:
+        return _latest(room, limit, before)
+    queryset = Message.objects.filter(room=room, kind=Message.Kind.MESSAGE)
+    if thread is not None:
+        queryset = queryset.filter(Q(seq=thread) | Q(reply_to=thread))
+    if before is not None:
+        queryset = queryset.filter(seq__lt=before)
+    if after is not None:
+        rows = _frames(
+            room_name, queryset.filter(seq__gt=after).order_by("seq")[: limit + 1]
+        )
+        return rows[:limit], len(rows) > limit
+    newest_first = _frames(room_name, queryset.order_by("-seq")[: limit + 1])
+    return newest_first[:limit][::-1], len(newest_first) > limit
 
 
 def messages_after(
     room_name: str, after: int, upto: int | None, limit: int
 ) -> list[dict]:
-    """Messages with after < seq <= upto (no upper bound when None), oldest first."""
+    """Events with after < seq <= upto (no upper bound when None), oldest
+    first, messages in their current state (gap fill, reconcile)."""
     queryset = Message.objects.filter(room__name=room_name, seq__gt=after)
     if upto is not None:
         queryset = queryset.filter(seq__lte=upto)

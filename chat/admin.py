@@ -45,7 +45,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete selected messages (members see a tombstone)")
     def delete_for_everyone(self, request, queryset) -> None:
-        count = delete_messages(queryset)
+        count = delete_messages(queryset, request.user)
         self.message_user(request, f"Deleted {count} message(s).", messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:

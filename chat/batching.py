@@ -73,11 +73,13 @@ _posts = per_loop(lambda: Batcher(_store_posts))
 _tokens = per_loop(lambda: Batcher(_users_for_tokens))
 
 
-def submit(room: str, user, text: str, client_id: str | None) -> asyncio.Future:
+def submit(
+    room: str, user, text: str, client_id: str | None, reply_to: int | None = None
+) -> asyncio.Future:
     """Queue a post with the other posts of this moment; the future gets
     (message frame, is new) once committed, or store_posts' exception for it
     (actions.PostRefused, DatabaseError). Posts keep submission order."""
-    return _posts().submit(actions.PostRequest(room, user, text, client_id))
+    return _posts().submit(actions.PostRequest(room, user, text, client_id, reply_to))
 
 
 def user_for_token(token: str) -> asyncio.Future:

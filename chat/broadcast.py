@@ -16,22 +16,22 @@ hub's reconcile loop notices rooms whose newest seq it has not seen.
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 
 from . import events, metrics
+from .access import lost_access
 from .auth import revoked
 from .loops import per_loop
 from .models import Room
 from .recent import RecentPage, Snapshot
-from .rooms import REVOCATIONS_GROUP, room_group
+from .rooms import REVOCATIONS_GROUP, room_group, user_group
 from .state import get_state
-
-if TYPE_CHECKING:
-    from .consumers import ChatConsumer
 
 log = logging.getLogger("chat.broadcast")
 
@@ -62,8 +62,36 @@ async def publish_typing(room: str, username: str) -> None:
     await publish(room_group(room), events.typing_event(room, username))
 
 
-async def publish_deleted(room: str, seq: int) -> None:
-    await publish(room_group(room), events.deleted_event(room, seq))
+# Any event of a room's log (message, edited, deleted, reaction, member,
+# topic) travels as chat.message: the hub and every socket's ordered delivery
+# treat them alike, by seq.
+publish_event = publish_message
+
+
+async def publish_removed(room: str, user_id: int | None) -> None:
+    """`user_id` (everyone: None) lost access to `room`; its sockets close."""
+    await publish(room_group(room), events.removed_event(room, user_id))
+
+
+async def publish_user(user_id: int, frame: dict) -> None:
+    """A per-user frame (room, read, removed) to every socket of the user."""
+    await publish(user_group(user_id), events.user_event(user_id, frame))
+
+
+def publish_on_commit(*publications) -> None:
+    """Publish after the current transaction commits (at once outside one).
+
+    For sync code (the services, the admin); each publication is a coroutine
+    function and its arguments: (publish_event, frame). async_to_sync runs
+    them on the server's event loop when called from a database_sync_to_async
+    thread.
+    """
+
+    async def send() -> None:
+        for function, *args in publications:
+            await function(*args)
+
+    transaction.on_commit(lambda: async_to_sync(send)())
 
 
 async def publish_revoke(user_id: int, credential: str | None = None) -> None:
@@ -71,11 +99,54 @@ async def publish_revoke(user_id: int, credential: str | None = None) -> None:
 
 
 _revoked = database_sync_to_async(revoked)
+_lost_access = database_sync_to_async(lost_access, thread_sensitive=False)
 
 
 @database_sync_to_async
 def _last_seqs(rooms: list[str]) -> dict[str, int]:
     return dict(Room.objects.filter(name__in=rooms).values_list("name", "last_seq"))
+
+
+class Subscriber(Protocol):
+    """One room's receiver on this process (chat.realtime.stream.RoomStream:
+    one per v1 socket, one per synced room of a v2 socket)."""
+
+    room: str
+    username: str
+    user_id: int
+    member: bool  # synced as a member (else a public room read by a non-member)
+    last_seq: int | None  # None until its hello/history went out
+    online_sent: list[str] | None  # the last presence list it got
+    with_room: bool  # its presence/typing frames name the room (v2)
+
+    def deliver(self, seq: int, text: str) -> None:
+        """Room event `seq` (encoded): pass on in seq order, once."""
+
+    def removed(self) -> None:
+        """Its user lost access to the room (v1: close 4403; v2: `removed`)."""
+
+    def catch_up(self) -> None:
+        """The layer may have dropped events: read past last_seq."""
+
+    def push(self, text: str) -> None:
+        """Send a frame as is (presence, typing)."""
+
+
+class SocketSubscriber(Protocol):
+    """A socket of this process, as revocation sees it."""
+
+    user_id: int
+    credential: str | None  # "session:<key>" or "token:<id>"
+
+    def revoke(self) -> None:
+        """Close with 4403."""
+
+
+class UserSubscriber(SocketSubscriber, Protocol):
+    """A v2 socket: it also gets its user's per-user frames."""
+
+    def user_frame(self, frame: dict, text: str) -> None:
+        """A `room`, `read` or `removed` frame for the user (`text` encoded)."""
 
 
 class RoomHub:
@@ -84,8 +155,10 @@ class RoomHub:
     def __init__(self, layer) -> None:
         self.layer = layer
         self.channel: str | None = None
-        self.rooms: dict[str, set[ChatConsumer]] = {}
-        self.users: dict[int, set[ChatConsumer]] = {}
+        self.rooms: dict[str, set[Subscriber]] = {}
+        self.users: dict[int, set[SocketSubscriber]] = {}
+        # v2 sockets by user: the process is in the user's group while any.
+        self.user_sockets: dict[int, set[UserSubscriber]] = {}
         self.last_seen: dict[str, int] = {}  # newest seq this process has seen
         self.pages: dict[str, RecentPage] = {}  # each room's newest messages
         self.deletions = 0  # deletion events seen (see seed_page)
@@ -130,28 +203,67 @@ class RoomHub:
         except Exception as exc:
             log.warning("group_discard %s failed (%s)", group, exc)
 
-    async def join(self, consumer: "ChatConsumer") -> None:
+    async def join(self, subscriber: Subscriber) -> None:
+        """Deliver the room's events to `subscriber`; the first subscriber of
+        a room on this process subscribes the process on the layer."""
         await self._start()
-        members = self.rooms.setdefault(consumer.room, set())
-        members.add(consumer)
+        members = self.rooms.setdefault(subscriber.room, set())
+        members.add(subscriber)
         if len(members) == 1:
-            await self._group_add(room_group(consumer.room))
-        self.users.setdefault(consumer.user_id, set()).add(consumer)
+            await self._group_add(room_group(subscriber.room))
 
-    async def leave(self, consumer: "ChatConsumer") -> None:
-        members = self.rooms.get(consumer.room)
-        if members is not None and consumer in members:
-            members.discard(consumer)
-            if not members:
-                del self.rooms[consumer.room]
-                self.last_seen.pop(consumer.room, None)
-                self.pages.pop(consumer.room, None)  # no longer kept current
-                await self._group_discard(room_group(consumer.room))
-        sockets = self.users.get(consumer.user_id)
-        if sockets is not None and consumer in sockets:
-            sockets.discard(consumer)
+    async def leave(self, subscriber: Subscriber) -> None:
+        task = self.unsubscribe(subscriber)
+        if task is not None:
+            await task
+
+    def unsubscribe(self, subscriber: Subscriber) -> asyncio.Task | None:
+        """Stop delivering to `subscriber` now; when it was the room's last,
+        the layer subscription ends in the returned task."""
+        room = subscriber.room
+        members = self.rooms.get(room)
+        if members is None or subscriber not in members:
+            return None
+        members.discard(subscriber)
+        if members:
+            return None
+        del self.rooms[room]
+        self.last_seen.pop(room, None)
+        self.pages.pop(room, None)  # no longer kept current
+        return asyncio.create_task(self._discard_room(room))
+
+    async def _discard_room(self, room: str) -> None:
+        if room not in self.rooms:  # unless a socket joined it again meanwhile
+            await self._group_discard(room_group(room))
+
+    def add_socket(self, socket: SocketSubscriber) -> None:
+        """Count a socket of the user (revocations, the per-user cap)."""
+        self.users.setdefault(socket.user_id, set()).add(socket)
+
+    async def join_user(self, socket: UserSubscriber) -> None:
+        """Per-user frames to `socket`; the user's first v2 socket on this
+        process subscribes the process to the user's group (one per user,
+        never one per socket)."""
+        await self._start()
+        sockets = self.user_sockets.setdefault(socket.user_id, set())
+        sockets.add(socket)
+        if len(sockets) == 1:
+            await self._group_add(user_group(socket.user_id))
+
+    async def leave_user(self, socket: UserSubscriber) -> None:
+        sockets = self.user_sockets.get(socket.user_id)
+        if sockets is not None and socket in sockets:
+            sockets.discard(socket)
             if not sockets:
-                del self.users[consumer.user_id]
+                del self.user_sockets[socket.user_id]
+                await self._group_discard(user_group(socket.user_id))
+
+    def remove_socket(self, socket: SocketSubscriber) -> None:
+        sockets = self.users.get(socket.user_id)
+        if sockets is not None and socket in sockets:
+            sockets.discard(socket)
+            if not sockets:
+                del self.users[socket.user_id]
 
     def note_seq(self, room: str, seq: int) -> None:
         if seq > self.last_seen.get(room, 0):
@@ -192,6 +304,8 @@ class RoomHub:
         if kind == "chat.message":
             message = event["message"]
             room, seq = message["room"], message["seq"]
+            if message["type"] != "message":
+                self.deletions += 1  # a change to history (see seed_page)
             self.note_seq(room, seq)
             page = self.pages.get(room)
             if page is not None and not page.extend(message):
@@ -199,33 +313,40 @@ class RoomHub:
             members = self.rooms.get(room)
             if members:
                 text = events.encode(message)  # once, for every local socket
-                for consumer in tuple(members):
-                    consumer.deliver(seq, text)
+                for subscriber in tuple(members):
+                    subscriber.deliver(seq, text)
                 metrics.observe_fanout(message, len(members), time.time())
         elif kind == "chat.typing":
-            username = event["username"]
-            members = self.rooms.get(event["room"], ())
-            text = events.encode(events.typing_frame(username))
-            for consumer in tuple(members):
+            room, username = event["room"], event["username"]
+            texts: dict[bool, str] = {}  # v1 and v2 frames, each encoded once
+            for subscriber in tuple(self.rooms.get(room, ())):
                 # Not before a connecting socket's hello (protocol: hello first).
-                if consumer.username != username and consumer.last_seq is not None:
-                    consumer.push(text)
-        elif kind == "chat.deleted":
-            room, seq = event["room"], event["seq"]
-            self.deletions += 1
-            page = self.pages.get(room)
-            if page is not None and not page.delete(seq):
-                del self.pages[room]
-            text = events.encode(events.deleted_frame(room=room, seq=seq))
-            for consumer in tuple(self.rooms.get(room, ())):
-                consumer.deleted(text)
+                if subscriber.username != username and subscriber.last_seq is not None:
+                    v2 = subscriber.with_room
+                    text = texts.get(v2)
+                    if text is None:
+                        frame = events.typing_frame(username, room if v2 else None)
+                        text = texts[v2] = events.encode(frame)
+                    subscriber.push(text)
+        elif kind == "chat.removed":
+            user_id = event["user_id"]
+            for subscriber in tuple(self.rooms.get(event["room"], ())):
+                if user_id is None or subscriber.user_id == user_id:
+                    subscriber.removed()
+        elif kind == "chat.user":
+            frame = event["frame"]
+            sockets = self.user_sockets.get(event["user_id"])
+            if sockets:
+                text = events.encode(frame)
+                for socket in tuple(sockets):
+                    socket.user_frame(frame, text)
         elif kind == "chat.presence":
             self.refresh_presence(event["room"])
         elif kind == "chat.revoke":
             credential = event.get("credential")
-            for consumer in tuple(self.users.get(event["user_id"], ())):
-                if credential is None or consumer.credential == credential:
-                    consumer.revoke()
+            for socket in tuple(self.users.get(event["user_id"], ())):
+                if credential is None or socket.credential == credential:
+                    socket.revoke()
         else:
             log.warning("ignoring unknown event type %r", kind)
 
@@ -251,13 +372,15 @@ class RoomHub:
     async def _resubscribe(self) -> None:
         for room in tuple(self.rooms):
             await self._group_add(room_group(room))
+        for user_id in tuple(self.user_sockets):
+            await self._group_add(user_group(user_id))
         await self._group_add(REVOCATIONS_GROUP)
         for room in tuple(self.rooms):
             self._catch_up(room)
 
     def _catch_up(self, room: str) -> None:
-        for consumer in tuple(self.rooms.get(room, ())):
-            consumer.catch_up()
+        for subscriber in tuple(self.rooms.get(room, ())):
+            subscriber.catch_up()
 
     async def _reconcile_loop(self) -> None:
         """Every few seconds: close sockets whose credentials were revoked,
@@ -314,9 +437,15 @@ class RoomHub:
         sessions = {value for kind, value in kind_ids if kind == "session"}
         users, tokens, sessions = await _revoked(set(self.users), tokens, sessions)
         gone = {f"token:{t}" for t in tokens} | {f"session:{s}" for s in sessions}
-        for consumer in sockets:
-            if consumer.user_id in users or consumer.credential in gone:
-                consumer.revoke()
+        for socket in sockets:
+            if socket.user_id in users or socket.credential in gone:
+                socket.revoke()
+        # Membership too, in case no `chat.removed` event reached this process.
+        streams = [s for members in self.rooms.values() for s in members if s.member]
+        lost = await _lost_access({(s.room, s.user_id) for s in streams})
+        for stream in streams:
+            if (stream.room, stream.user_id) in lost:
+                stream.removed()
 
     async def _presence_loop(self) -> None:
         """Send each local socket the room's online list when it differs from
@@ -345,15 +474,19 @@ class RoomHub:
                 # last list pushed share it, so the room costs one comparison.
                 last = self._presence.get(room)
                 changed = online != last
-                text = None
-                for consumer in tuple(self.rooms.get(room, ())):
-                    sent = consumer.online_sent
+                texts: dict[bool, str] = {}  # v1 and v2 frames
+                for subscriber in tuple(self.rooms.get(room, ())):
+                    sent = subscriber.online_sent
                     if sent is None:
                         continue
                     if changed if sent is last else sent != online:
-                        text = text or events.encode(events.presence_frame(online))
-                        consumer.push(text)
-                    consumer.online_sent = online
+                        v2 = subscriber.with_room
+                        text = texts.get(v2)
+                        if text is None:
+                            frame = events.presence_frame(online, room if v2 else None)
+                            text = texts[v2] = events.encode(frame)
+                        subscriber.push(text)
+                    subscriber.online_sent = online
                 self._presence[room] = online
 
 

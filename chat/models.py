@@ -2,10 +2,32 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Room(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public"  # anyone may find, read and join it
+        PRIVATE = "private"  # members only; a member invites
+        DM = "dm"  # a fixed set of 1 to 9 users, named by the server
+
     name = models.CharField(max_length=64, unique=True)  # canonical, lowercase
+    # Database defaults: actions.get_room creates rooms on first use, and old
+    # rows migrate as public rooms.
+    kind = models.CharField(
+        max_length=8, choices=Kind.choices, default=Kind.PUBLIC, db_default="public"
+    )
+    topic = models.CharField(max_length=250, blank=True, default="", db_default="")
+    # A DM's sorted member ids ("3.7.12"): unique, so the same set of users
+    # always gets the same room, decided by the database (services.rooms.open_dm).
+    dm_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # The seq of the room's newest message. Incremented in the transaction
     # that inserts the message, under this row's lock (see actions.store_post).
     last_seq = models.BigIntegerField(default=0)
@@ -26,6 +48,22 @@ class Room(models.Model):
 
 
 class Message(models.Model):
+    """One event of a room's log (PROTOCOL section 2): a message, or a change
+    (`kind`) that took the room's next seq in the transaction that made it.
+
+    For an edited/deleted/reaction event, `target` is the seq of the message it
+    is about, whose row also holds the current state (text, edited_at,
+    deleted_at, data["reactions"]). `user` is who made the change.
+    """
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message"
+        EDITED = "edited"
+        DELETED = "deleted"
+        REACTION = "reaction"
+        MEMBER = "member"
+        TOPIC = "topic"
+
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     # Per-room, 1, 2, 3, ... with no gap. The global auto-increment `id` is NOT
     # a resume cursor: ids are taken when a transaction inserts, not when it
@@ -40,6 +78,17 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField()
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A database default: the hot path's raw INSERT (actions.store_posts)
+    # leaves it out.
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.MESSAGE, db_default="message"
+    )
+    target = models.BigIntegerField(null=True, blank=True)
+    # An event's payload (emoji and users, member op, topic, new text); on a
+    # message: its mentions and reactions (events.message_frame's extras).
+    data = models.JSONField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    reply_to = models.BigIntegerField(null=True, blank=True)  # the thread root's seq
 
     class Meta:
         ordering = ["room", "seq"]
@@ -59,3 +108,68 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room.name}#{self.seq}"
+
+
+class Membership(models.Model):
+    """A user's place in a room: role, read position, notification level."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MEMBER = "member"
+
+    class Notify(models.TextChoices):
+        ALL = "all"
+        MENTIONS = "mentions"
+        NONE = "none"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="chat_memberships",
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    # Unread = message events past this seq (services.rooms): counted from the
+    # log, never kept as a counter that could drift.
+    last_read_seq = models.BigIntegerField(default=0)
+    notify = models.CharField(max_length=8, choices=Notify.choices, default=Notify.ALL)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="chat_member_once")
+        ]
+        indexes = [models.Index(fields=["user", "room"], name="chat_member_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room_id}"
+
+
+class Mention(models.Model):
+    """A message mentions a user (`user`), or everyone (`user` null: @room,
+    @all). Rows are written in the post's transaction, only for a text with
+    an '@', so mention counts are a query (services.rooms.summaries)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "seq"], name="chat_mention_room_seq")]
+
+
+class MessageEdit(models.Model):
+    """The text a message had before an edit (the edit history)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    text = models.TextField()
+    edited_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["message", "edited_at"]

@@ -1,40 +1,22 @@
 """What a moderator does to messages, called from the admin (chat/admin.py).
 
 Deactivating a user and revoking tokens close sockets through chat/signals.py;
-locking a room needs no event (store_post reads Room.locked under the lock).
+locking a room needs no event (store_posts reads Room.locked under the lock).
+A deletion is a `deleted` event of the room's log (chat.services.messages).
 """
 
-from asgiref.sync import async_to_sync
-from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from .broadcast import publish_deleted
-from .models import Message
+from .services.messages import moderate_delete
 
 
-async def _publish_tombstones(deleted: list[tuple[str, int]]) -> None:
-    for room, seq in deleted:
-        await publish_deleted(room, seq)
-
-
-def delete_messages(messages: QuerySet) -> int:
+def delete_messages(messages: QuerySet, by=None) -> int:
     """Soft-delete `messages` (those not deleted yet); return how many.
 
     The rows stay, so seqs keep their numbers and history shows them with
-    "deleted": true and no text. Members see a tombstone frame live, published
-    after the transaction commits. Synchronous: call it from a view or thread.
+    "deleted": true and no text. Each deletion is a `deleted` event with its
+    own seq and `target`, published after its transaction commits
+    (`by`: the moderator; the author when None). Synchronous: call it from a
+    view or thread.
     """
-    with transaction.atomic():
-        rows = list(
-            messages.filter(deleted_at__isnull=True).values_list(
-                "pk", "room__name", "seq"
-            )
-        )
-        Message.objects.filter(
-            pk__in=[pk for pk, _, _ in rows], deleted_at__isnull=True
-        ).update(deleted_at=timezone.now())
-        deleted = [(room, seq) for _, room, seq in rows]
-        if deleted:
-            transaction.on_commit(lambda: async_to_sync(_publish_tombstones)(deleted))
-    return len(deleted)
+    return moderate_delete(list(messages.values_list("pk", flat=True)), by)

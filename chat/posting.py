@@ -41,10 +41,12 @@ async def take_token(user) -> None:
         raise RateLimited()
 
 
-def submit(user, room: str, text: str, client_id: str | None) -> asyncio.Future:
+def submit(
+    user, room: str, text: str, client_id: str | None, reply_to: int | None = None
+) -> asyncio.Future:
     """Queue a post for storage; the future gets (message frame, is new) once
     committed, or the storage error (actions.PostRefused, DatabaseError)."""
-    return batching.submit(room, user, text, client_id)
+    return batching.submit(room, user, text, client_id, reply_to)
 
 
 async def finish(message: dict, created: bool) -> None:

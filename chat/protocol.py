@@ -20,6 +20,10 @@ class ErrorCode(StrEnum):
     TOO_LONG = "too_long"
     RATE_LIMITED = "rate_limited"
     FORBIDDEN = "forbidden"
+    # No such room or message, or one the user may not see: the same answer,
+    # so a non-member learns nothing (chat/access.py).
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # e.g. a room name that is taken
     # Not the client's fault: storage was unreachable; nothing was stored, the
     # same post (same client_id) may be sent again.
     UNAVAILABLE = "unavailable"
@@ -27,7 +31,8 @@ class ErrorCode(StrEnum):
 
 class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009  # a frame over CHAT_MAX_FRAME_BYTES
-    POLICY_VIOLATION = 1008  # rate limit exceeded long after the warnings
+    POLICY_VIOLATION = 1008  # refused frames (rate limit, bad) kept up
+    SERVER_ERROR = 1011  # the server could not serve this socket
     TOO_SLOW = 4008  # the socket did not read its frames; reconnect with since
     REVOKED = 4403  # logged out, deactivated or token revoked
 

@@ -33,3 +33,10 @@ def room_group(room: str) -> str:
 # that each process joins once costs less than a group per user, which made
 # every connect subscribe on the layer (a Redis SUBSCRIBE per user).
 REVOCATIONS_GROUP = "chat.revocations"
+
+
+# Per-user frames (room summaries, read positions, removals: PROTOCOL section
+# 5) go to the user's group, so they reach every socket of the user on every
+# process. User ids are digits, so the name always fits.
+def user_group(user_id: int) -> str:
+    return f"chat.user.{user_id}"

@@ -1,5 +1,6 @@
 """Close the sockets of a user who logged out, was deactivated or lost a
-token, on every process, once the change is committed."""
+token, and every socket of a deleted room, on every process, once the change
+is committed."""
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
@@ -10,7 +11,8 @@ from django.dispatch import receiver
 
 from accounts.models import ApiToken
 
-from .broadcast import publish_revoke
+from .broadcast import publish_removed, publish_revoke
+from .models import Room
 
 
 def _revoke_on_commit(user_id: int, credential: str | None = None) -> None:
@@ -32,3 +34,9 @@ def close_deactivated_user_sockets(sender, instance, created, **kwargs) -> None:
 @receiver(post_delete, sender=ApiToken)
 def close_revoked_token_sockets(sender, instance, **kwargs) -> None:
     _revoke_on_commit(instance.user_id, f"token:{instance.pk}")
+
+
+@receiver(post_delete, sender=Room)
+def close_deleted_room_sockets(sender, instance, **kwargs) -> None:
+    name = instance.name
+    transaction.on_commit(lambda: async_to_sync(publish_removed)(name, None))

@@ -1,4 +1,9 @@
-"""The pages: the room index, its live room list, and a room."""
+"""The pages: the room index, its live room list, and a room.
+
+Each asks the one access rule (chat.access): lists show only rooms the user
+may see, and a private room or DM is a 404 to a non-member, the same page as
+for a name that can never be a room.
+"""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -9,10 +14,12 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from . import access
 from .events import iso_ts
-from .models import Room
 from .protocol import CloseCode
 from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
+from .services.errors import no_room
+from .services.rooms import DM_PREFIX
 from .state import get_state
 
 # The index lists the most recently active rooms; a room past these is still
@@ -20,10 +27,11 @@ from .state import get_state
 INDEX_ROOMS = 200
 
 
-def _active_rooms():
-    return Room.objects.order_by(F("last_message_at").desc(nulls_last=True), "name")[
-        :INDEX_ROOMS
-    ]
+def _active_rooms(user):
+    """The rooms `user` may see (none when logged out), most active first."""
+    return access.visible_rooms(user).order_by(
+        F("last_message_at").desc(nulls_last=True), "name"
+    )[:INDEX_ROOMS]
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -33,7 +41,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "roomListUrl": reverse("chat:room_list"),
     }
     return render(
-        request, "chat/index.html", {"rooms": _active_rooms(), "index_config": config}
+        request,
+        "chat/index.html",
+        {"rooms": _active_rooms(request.user), "index_config": config},
     )
 
 
@@ -44,8 +54,14 @@ async def room_list(request: HttpRequest) -> JsonResponse:
 
     Async on purpose: presence lives in the process's event loop (or Redis),
     and get_state() is per loop, so this must run on the server's loop.
+    Logged-in users only: it lists the rooms the user may see.
     """
-    rooms = [row async for row in _active_rooms().values("name", "last_message_at")]
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse(
+            {"code": "unauthorized", "detail": "Log in to list rooms."}, status=401
+        )
+    rooms = [row async for row in _active_rooms(user).values("name", "last_message_at")]
     counts = await get_state().online_counts([row["name"] for row in rooms])
     return JsonResponse(
         {
@@ -70,8 +86,13 @@ async def room_list(request: HttpRequest) -> JsonResponse:
 def room(request: HttpRequest, room_name: str) -> HttpResponse:
     try:
         name = canonical_room(room_name)
-    except InvalidRoomName as exc:
-        raise Http404(str(exc)) from None
+    except InvalidRoomName:
+        raise Http404(no_room(room_name).detail) from None
+    room = access.room_named(name)
+    if (room is None and name.startswith(DM_PREFIX)) or (
+        room is not None and not access.can_read(request.user, room)
+    ):
+        raise Http404(no_room(room_name).detail)  # as for a name that cannot be
     if name != room_name:
         return redirect("chat:room", room_name=name)
     config = {

@@ -16,13 +16,14 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.auth import ChatAuthMiddlewareStack  # noqa: E402
+from chat.limits import HandshakeLimit  # noqa: E402
 from chat.routing import router  # noqa: E402
 from config.logqueue import write_logs_from_a_thread  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": ChatAuthMiddlewareStack(router),
+        "websocket": HandshakeLimit(ChatAuthMiddlewareStack(router)),
     }
 )
 

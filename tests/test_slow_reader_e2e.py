@@ -10,11 +10,11 @@ async def test_a_reader_that_stops_reading_is_closed_and_others_get_everything(
     deployment,
 ):
     """A client that stops reading (TCP back-pressure) is closed with 4008 once
-    CHAT_OUTBOX_MAX frames wait for it; a normal member meanwhile receives every
+    CHAT_OUTBOX_MAX_BYTES wait for it; a normal member meanwhile receives every
     post, so one slow reader never slows the room."""
     d = deployment()
     alice, bob, slow = d.tokens("alice", "bob", "slow")
-    server = d.server(CHAT_OUTBOX_MAX=20, CHAT_MAX_MESSAGE_LENGTH=20000)
+    server = d.server(CHAT_OUTBOX_MAX_BYTES=800_000, CHAT_MAX_MESSAGE_LENGTH=20000)
     # A client that completes the handshake and then never reads again, with
     # a small receive buffer so the kernel does not absorb megabytes for it.
     stalled = socket.socket()

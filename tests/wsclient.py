@@ -82,3 +82,53 @@ class ChatClient:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+class UserClient:
+    """A client of the version 2 socket /ws/ (one socket, many rooms)."""
+
+    def __init__(self, ws, hello: dict) -> None:
+        self.ws = ws
+        self.hello = hello
+        self.pending: list[dict] = []
+
+    @classmethod
+    async def connect(
+        cls, base: str, token: str, timeout: float = 10.0
+    ) -> "UserClient":
+        ws = await websockets.connect(
+            f"{base}/ws/",
+            additional_headers={"Authorization": f"Bearer {token}"},
+            max_size=None,
+            open_timeout=timeout,
+        )
+        hello = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        assert hello["type"] == "hello" and hello["v"] == 2, hello
+        return cls(ws, hello)
+
+    async def send(self, frame: dict) -> None:
+        await self.ws.send(json.dumps(frame, ensure_ascii=False))
+
+    async def next(self, kind: str, room: str | None = None, timeout=10.0) -> dict:
+        """The next frame of type `kind` (in `room`); others are kept."""
+        for i, frame in enumerate(self.pending):
+            if frame["type"] == kind and room in (None, frame.get("room")):
+                return self.pending.pop(i)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {kind!r} in {timeout}s; kept {self.pending}")
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
+            if frame["type"] == kind and room in (None, frame.get("room")):
+                return frame
+            self.pending.append(frame)
+
+    async def sync(self, rooms: dict) -> dict:
+        """Sync `rooms`; {room: its history frame}."""
+        await self.send({"type": "sync", "rooms": rooms})
+        return {room: await self.next("history", room) for room in rooms}
+
+    async def close(self) -> None:
+        await self.ws.close()

@@ -52,9 +52,10 @@ def message_pk(room: str, seq: int) -> int:
 async def test_deleted_message_becomes_a_tombstone_live_and_in_history(
     make_user, connect, admin_client
 ):
-    """Deleting a message in the admin sends every member {"type": "deleted"}
-    with its room and seq; history shows it deleted with no text, its seq kept;
-    the next post still takes the next seq."""
+    """Deleting a message in the admin sends every member a `deleted` event
+    with its own seq and the message's seq as `target`; history shows the
+    message deleted with no text, its seq kept; the next post takes the seq
+    after the deletion's."""
     alice, bob = await make_user("alice"), await make_user("bob")
     a = await connect(alice)
     b = await connect(bob)
@@ -67,10 +68,14 @@ async def test_deleted_message_becomes_a_tombstone_live_and_in_history(
         admin_client, "message", "delete_for_everyone", [await message_pk("lobby", 2)]
     )
     for comm in (a, b):
-        assert await comm.receive_json_from() == {
+        deleted = await comm.receive_json_from()
+        assert deleted == {
             "type": "deleted",
             "room": "lobby",
-            "seq": 2,
+            "seq": 3,
+            "target": 2,
+            "username": "root",
+            "ts": deleted["ts"],
         }
     await b.send_json_to({"type": "history"})
     history = (await b.receive_json_from())["messages"]
@@ -85,7 +90,7 @@ async def test_deleted_message_becomes_a_tombstone_live_and_in_history(
     )
     assert api.json()["messages"][1] == dict(history[1])
     await a.send_json_to({"message": "next"})
-    assert (await a.receive_json_from())["seq"] == 3
+    assert (await a.receive_json_from())["seq"] == 4
 
 
 async def test_deleting_again_sends_nothing(make_user, connect, admin_client):
@@ -159,7 +164,8 @@ async def test_a_deletion_while_a_socket_connects_follows_its_history(
 ):
     """A deletion event that lands after a connecting socket read its history
     (here: right after the snapshot, as if the moderator clicked then) is sent
-    to it after hello and history, so its view shows the tombstone."""
+    to it after hello and history, in seq order, so its view shows the
+    tombstone."""
     from chat import events
     from chat.broadcast import get_hub
 
@@ -172,14 +178,15 @@ async def test_a_deletion_while_a_socket_connects_follows_its_history(
 
     def snapshot_then_deletion(room, since):
         snapshot = read_snapshot(room, since)
-        hub.dispatch(events.deleted_event(room, 1))  # what the layer delivers
+        hub.dispatch(events.message_event(deletion))  # what the layer delivers
         return snapshot
 
     monkeypatch.setattr(hub, "recent_snapshot", snapshot_then_deletion)
+    deletion = events.event_frame(
+        "deleted", seq=2, room="lobby", ts="2026-01-01T00:00:00.000Z", username="root"
+    )
+    deletion["target"] = 1
     late = await connect(alice)
     assert [m["message"] for m in late.history["messages"]] == ["x"]
-    assert await late.receive_json_from() == {
-        "type": "deleted",
-        "room": "lobby",
-        "seq": 1,
-    }
+    assert late.hello["last_seq"] == 1
+    assert await late.receive_json_from() == deletion

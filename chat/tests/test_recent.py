@@ -3,12 +3,12 @@ database would give it (actions.connect_snapshot), for every kind of `since`."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
 from chat import actions
 from chat.actions import PostRequest
 from chat.models import Message
 from chat.recent import RecentPage
+from chat.services import messages
 
 
 def _post(user, n: int, room: str = "lobby") -> list[dict]:
@@ -16,6 +16,33 @@ def _post(user, n: int, room: str = "lobby") -> list[dict]:
         [PostRequest(room, user, f"m{i}", None) for i in range(n)]
     )
     return [message for message, _ in results]
+
+
+def _changes(user, n: int, room: str = "lobby") -> list[dict]:
+    """`n` posts, each followed by a change to an earlier message (an edit, a
+    reaction, a deletion, or none): the frames, in seq order, as published."""
+    frames = []
+    for i in range(n):
+        (message,) = _post(user, 1, room)
+        frames.append(message)
+        earlier = (
+            Message.objects.filter(
+                room__name=room, kind="message", deleted_at=None, seq__lt=message["seq"]
+            )
+            .order_by("-seq")
+            .values_list("seq", flat=True)
+        )
+        target = next(iter(earlier[1:2]), message["seq"])
+        change = None
+        if i % 4 == 1:
+            change = messages.edit_message(user, room, target, f"edit {i}")
+        elif i % 4 == 2:
+            change = messages.react(user, room, target, "👍", on=True)
+        elif i % 4 == 3:
+            change = messages.delete_message(user, room, target)
+        if change is not None:
+            frames.append(change)
+    return frames
 
 
 def _sinces(last_seq: int) -> list:
@@ -39,31 +66,27 @@ def _sinces(last_seq: int) -> list:
 def test_page_snapshot_equals_database_snapshot(
     transactional_db, settings, before, after, resume_max
 ):
-    """A page seeded from the database after `before` posts and extended live
-    with `after` more (and one deletion) answers every `since` as the database."""
+    """A page seeded from the database after `before` posts (with edits,
+    reactions, deletions between them) and extended live with `after` more
+    answers every `since` as the database: every event past it, messages in
+    their current state."""
     settings.CHAT_HISTORY_ON_CONNECT = 10
     settings.CHAT_RESUME_MAX = resume_max
     alice = get_user_model().objects.create_user("alice")
-    _post(alice, before)
+    _changes(alice, before)
     page = RecentPage(actions.connect_snapshot("lobby", None))
     page.snapshot(None).history_text()  # cached until the page changes
-    for message in _post(alice, after):
-        assert page.extend(message)
-    total = before + after
-    if total:
-        page.snapshot(None)
-        deleted = max(1, total - 2)
-        Message.objects.filter(room__name="lobby", seq=deleted).update(
-            deleted_at=timezone.now()
-        )
-        assert page.delete(deleted)
+    for event in _changes(alice, after):
+        assert page.extend(event)
+    total = page.last_seq
     for since in _sinces(total):
         if since is not None and since < 0:
             continue
         from_page = page.snapshot(since)
         if from_page is None:  # the page cannot answer: the caller reads the database
-            assert (
-                since is not None and since < total - settings.CHAT_HISTORY_ON_CONNECT
+            oldest = page.frames[0]["seq"]
+            assert since is not None and (
+                since < oldest - 1 or total - since > resume_max
             )
             continue
         from_database = actions.connect_snapshot("lobby", since)
@@ -82,14 +105,20 @@ def test_a_jump_is_refused_and_a_repeat_ignored(transactional_db):
     assert page.last_seq == 1 and [f["seq"] for f in page.frames] == [1]
 
 
-def test_deleting_a_message_the_page_has_not_seen_is_refused(transactional_db):
-    """A deletion of a seq past the page's last one cannot be applied: refused."""
+def test_a_deletion_event_makes_its_target_a_tombstone_in_the_page(
+    transactional_db,
+):
+    """A `deleted` event (its own seq) is the page's next event: the target
+    becomes a tombstone; a deletion past the page's last seq is a jump."""
     alice = get_user_model().objects.create_user("alice")
     _post(alice, 2)
     page = RecentPage(actions.connect_snapshot("lobby", None))
-    assert not page.delete(3)
-    assert page.delete(1)
+    deleted = messages.delete_message(alice, "lobby", 1)
+    assert deleted["seq"] == 3 and deleted["target"] == 1
+    assert not page.extend(dict(deleted, seq=4))
+    assert page.extend(deleted)
     assert page.frames[0]["deleted"] is True and page.frames[0]["message"] == ""
+    assert page.snapshot(2).messages == [deleted]
 
 
 async def test_a_page_behind_what_the_process_has_seen_is_not_served(

@@ -189,14 +189,29 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_HISTORY_ON_CONNECT = env.int("CHAT_HISTORY_ON_CONNECT", default=50)
 CHAT_RESUME_MAX = env.int("CHAT_RESUME_MAX", default=1000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=100)
+# Editing and deleting one's own messages, reactions (chat.services.messages).
+CHAT_EDIT_WINDOW = env.float("CHAT_EDIT_WINDOW", default=0)  # seconds; 0: always
+CHAT_DELETE_OWN = env.bool("CHAT_DELETE_OWN", default=True)
+CHAT_MAX_REACTIONS = env.int("CHAT_MAX_REACTIONS", default=20)  # emoji per message
 CHAT_RATE_LIMIT_PER_SECOND = env.float("CHAT_RATE_LIMIT_PER_SECOND", default=10.0)
 CHAT_RATE_LIMIT_BURST = env.int("CHAT_RATE_LIMIT_BURST", default=30)
-# Refusals in a row (no accepted frame between) before the socket is closed 1008.
+# Refused frames (any code but `unavailable`) in a row, no accepted frame
+# between, before the socket is closed 1008.
 CHAT_RATE_LIMIT_CLOSE_AFTER = env.int("CHAT_RATE_LIMIT_CLOSE_AFTER", default=50)
 CHAT_TYPING_INTERVAL = env.float("CHAT_TYPING_INTERVAL", default=2.0)
-# Frames queued for one socket that does not read; past it the socket is closed
-# (it resumes with `since`), so one slow reader never holds up a room.
-CHAT_OUTBOX_MAX = env.int("CHAT_OUTBOX_MAX", default=2000)
+# Bytes (of the queued frames' strings) waiting for one socket that does not
+# read; a frame that would pass it closes the socket 4008 instead (it resumes
+# with `since`), so one slow reader never holds up a room nor the memory (a
+# socket that asked for history and never read held 392 MiB: issue 10).
+CHAT_OUTBOX_MAX_BYTES = env.int("CHAT_OUTBOX_MAX_BYTES", default=4 * 1024 * 1024)
+# A v2 socket's summary of a room it has not synced is recounted at most this
+# often (seconds) while the room has events; a changed one is sent (`room`).
+CHAT_SUMMARY_INTERVAL = env.float("CHAT_SUMMARY_INTERVAL", default=1.0)
+# Sockets one user may hold open on one server process (v1 and v2 together).
+CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=50)
+# WebSocket handshakes one client address may make per minute, per process
+# (0: no limit); past it HTTP 429 with Retry-After (chat.limits).
+CHAT_HANDSHAKES_PER_MINUTE = env.int("CHAT_HANDSHAKES_PER_MINUTE", default=600)
 # Presence changes within this many seconds reach the members as one
 # presence frame (the newest list), not one frame per change.
 CHAT_PRESENCE_COALESCE = env.float("CHAT_PRESENCE_COALESCE", default=0.25)

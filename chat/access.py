@@ -1,0 +1,104 @@
+"""The one access rule: who may see which room (PROTOCOL section 1).
+
+- A public room can be read by any (active, logged-in) user.
+- A private room or DM only by its members; to anyone else it is a room that
+  does not exist: every caller answers both cases the same way (v1 handshake
+  403, HTTP 404 `not_found`, v2 error `not_found`), so a non-member learns
+  nothing.
+- Staff may moderate any room (`can_moderate`), but do not see private rooms
+  and DMs they are not members of.
+
+Every entry point asks these functions: the v1 and v2 sockets, the HTTP API,
+the pages and room lists, (later) search and uploads. Synchronous ORM code:
+async callers wrap them in database_sync_to_async. Nothing here changes
+anything; joining and leaving are chat.services.rooms.
+"""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from .models import Membership, Room
+from .rooms import InvalidRoomName, canonical_room
+
+
+def _active(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def room_named(name: str) -> Room | None:
+    """The room of that name (any case), whoever asks; None when there is no
+    such room or the name breaks the naming rule. Not an access check."""
+    try:
+        canonical = canonical_room(name)
+    except InvalidRoomName:
+        return None
+    return Room.objects.filter(name=canonical).first()
+
+
+def can_read(user, room: Room) -> bool:
+    """Whether `user` may see `room` (the rule itself)."""
+    if not _active(user):
+        return False
+    return room.kind == Room.Kind.PUBLIC or is_member(user, room)
+
+
+def readable_room(user, name: str) -> Room | None:
+    """The room `name` if `user` may read it; None for a room that does not
+    exist AND for one the user may not see (answer both the same way)."""
+    room = room_named(name)
+    if room is None or not can_read(user, room):
+        return None
+    return room
+
+
+def membership(user, room: Room) -> Membership | None:
+    if not _active(user):
+        return None
+    return Membership.objects.filter(room=room, user=user).first()
+
+
+def is_member(user, room: Room) -> bool:
+    return _active(user) and Membership.objects.filter(room=room, user=user).exists()
+
+
+def can_moderate(user, room: Room) -> bool:
+    """Staff, or an owner of the room: may delete others' messages, remove
+    members."""
+    if not _active(user):
+        return False
+    if user.is_staff:
+        return True
+    return Membership.objects.filter(
+        room=room, user=user, role=Membership.Role.OWNER
+    ).exists()
+
+
+def rooms_of(user) -> QuerySet[Room]:
+    """The rooms `user` is a member of (every kind)."""
+    if not _active(user):
+        return Room.objects.none()
+    return Room.objects.filter(memberships__user=user)
+
+
+def visible_rooms(user) -> QuerySet[Room]:
+    """What a room list may show `user`: public rooms and the user's own
+    rooms (private rooms, DMs). Nothing for an anonymous user."""
+    if not _active(user):
+        return Room.objects.none()
+    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(mine))
+
+
+def lost_access(pairs: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Of the (room name, user id) pairs of open sockets, those whose user is
+    no longer a member (left, removed, the room deleted). The reconcile loop
+    closes them when no `chat.removed` event reached this process."""
+    if not pairs:
+        return set()
+    rooms = {room for room, _ in pairs}
+    users = {user_id for _, user_id in pairs}
+    kept = set(
+        Membership.objects.filter(room__name__in=rooms, user_id__in=users).values_list(
+            "room__name", "user_id"
+        )
+    )
+    return pairs - kept

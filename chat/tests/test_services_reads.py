@@ -1,0 +1,153 @@
+"""chat.services.reads: summaries, unread and mention counts from the log,
+read positions (PROTOCOL section 5: Unread, `read`)."""
+
+import random
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from chat import actions
+from chat.models import Membership, Message
+from chat.services import messages, reads, rooms
+from chat.services.errors import ServiceError
+
+
+def _user(name: str):
+    return get_user_model().objects.create_user(name, password="pw-12345-long")
+
+
+@pytest.fixture
+def trio(db):
+    alice, bob, carol = _user("alice"), _user("bob"), _user("carol")
+    rooms.create_room(alice, "team", "private")  # seq 1
+    rooms.add_member(alice, "team", "bob")  # seq 2
+    return alice, bob, carol
+
+
+def _summary(user, room="team") -> dict:
+    return next(s for s in reads.summaries(user) if s["room"] == room)
+
+
+def test_a_summary_counts_others_messages_and_mentions(trio):
+    alice, bob, _ = trio
+    actions.store_post("team", alice, "hi @bob", None)  # 3
+    actions.store_post("team", alice, "@room look", None)  # 4
+    actions.store_post("team", bob, "@bob talking to myself", None)  # 5
+    actions.store_post("team", alice, "plain", None)  # 6
+    assert _summary(bob) == {
+        "room": "team",
+        "kind": "private",
+        "topic": "",
+        "last_seq": 6,
+        "last_read_seq": 0,
+        "unread": 3,  # not bob's own
+        "mentions": 2,  # @bob and @room, once each
+        "notify": "all",
+        "members": ["alice", "bob"],
+    }
+    messages.delete_message(alice, "team", 3)  # deleted: no longer counted
+    assert (_summary(bob)["unread"], _summary(bob)["mentions"]) == (2, 1)
+
+
+def test_read_positions_move_forward_unless_forced(trio):
+    alice, bob, _ = trio
+    for i in range(3):
+        actions.store_post("team", alice, f"m{i}", None)  # 3, 4, 5
+    assert reads.mark_read(bob, "team", 4)["unread"] == 1
+    assert reads.mark_read(bob, "team", 2)["last_read_seq"] == 4  # never back
+    assert reads.mark_read(bob, "team", 99)["last_read_seq"] == 5  # at most last
+    marked = reads.mark_read(bob, "team", 3, force=True)  # mark unread
+    assert (marked["last_read_seq"], marked["unread"]) == (3, 2)
+    assert Membership.objects.get(user=bob, room__name="team").last_read_seq == 3
+
+
+@pytest.mark.parametrize("seq", [-1, "3", None, True, 1.5])
+def test_a_bad_read_position_is_a_bad_frame(trio, seq):
+    with pytest.raises(ServiceError) as info:
+        reads.mark_read(trio[1], "team", seq)
+    assert info.value.code == "bad_frame"
+
+
+def test_reading_a_room_one_cannot_see_is_not_found(trio):
+    with pytest.raises(ServiceError) as info:
+        reads.mark_read(trio[2], "team", 1)
+    assert (info.value.code, info.value.detail) == (
+        "not_found",
+        "No room named 'team'.",
+    )
+
+
+def test_rejoining_counts_from_the_old_read_position_or_zero(trio):
+    """Leaving drops the read position; a member added again starts at 0."""
+    alice, bob, _ = trio
+    actions.store_post("team", alice, "before", None)  # 3
+    reads.mark_read(bob, "team", 3)
+    rooms.leave(bob, "team")  # 4
+    assert [s["room"] for s in reads.summaries(bob)] == []
+    actions.store_post("team", alice, "while away", None)  # 5
+    rooms.add_member(alice, "team", "bob")  # 6
+    assert _summary(bob)["unread"] == 2
+
+
+def _brute_force(user, room: str) -> tuple[int, int]:
+    """Unread and mentions recounted from scratch, in Python."""
+    last_read = Membership.objects.get(user=user, room__name=room).last_read_seq
+    unread = mentions = 0
+    name = user.get_username()
+    for m in Message.objects.filter(room__name=room, kind="message"):
+        if m.seq <= last_read or m.deleted_at is not None or m.user_id == user.pk:
+            continue
+        unread += 1
+        data = m.data or {}
+        mentions += name in data.get("mentions", ()) or data.get("mentions_room", 0)
+    return unread, mentions
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_equal_a_brute_force_recount_under_random_interleavings(db, seed):
+    """Random posts (some mentioning), edits, deletions, reactions, reads
+    (forward and forced back), leaving and rejoining, by three users in two
+    rooms: after every step each member's unread and mention counts equal a
+    recount from the messages."""
+    rng = random.Random(seed)
+    users = [_user(f"u{i}") for i in range(3)]
+    rooms.create_room(users[0], "r0", "private")
+    rooms.create_room(users[0], "r1", "public")
+    for user in users[1:]:
+        rooms.add_member(users[0], "r0", user.get_username())
+        rooms.join_public(user, "r1")
+    for _ in range(60):
+        user, room = rng.choice(users), rng.choice(["r0", "r1"])
+        if not Membership.objects.filter(user=user, room__name=room).exists():
+            rooms.add_member(users[0], "r0", user.get_username()) if (
+                room == "r0"
+            ) else rooms.join_public(user, room)
+            continue
+        last = actions.get_room(room).last_seq
+        own = list(
+            Message.objects.filter(
+                room__name=room, kind="message", deleted_at=None, user=user
+            ).values_list("seq", flat=True)
+        )
+        step = rng.random()
+        if step < 0.4:
+            target = rng.choice(["", "@u1 ", "@u2 ", "@room ", "@U0 @u1 "])
+            actions.store_post(room, user, target + "text", None)
+        elif step < 0.5 and own:
+            messages.edit_message(
+                user, room, rng.choice(own), rng.choice(["@u2 e", "e"])
+            )
+        elif step < 0.6 and own:
+            messages.delete_message(user, room, rng.choice(own))
+        elif step < 0.65 and own:
+            messages.react(user, room, rng.choice(own), "👍")
+        elif step < 0.85:
+            reads.mark_read(user, room, rng.randint(0, last))
+        elif step < 0.95:
+            reads.mark_read(user, room, rng.randint(0, last), force=True)
+        elif user != users[0]:
+            rooms.leave(user, room)
+        for member in users:
+            for summary in reads.summaries(member):
+                expected = _brute_force(member, summary["room"])
+                assert (summary["unread"], summary["mentions"]) == expected
