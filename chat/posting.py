@@ -57,7 +57,7 @@ async def finish(message: dict, created: bool) -> None:
 
 
 async def post_message(
-    user, room: str, text: str, client_id: str | None
+    user, room: str, text: str, client_id: str | None, reply_to: int | None = None
 ) -> tuple[dict, bool]:
     """Store `text` (already validated by protocol.parse_post) in canonical
     `room` and publish it; return (the stored message frame, whether it is new).
@@ -67,6 +67,6 @@ async def post_message(
     the first time and publishes nothing.
     """
     await take_token(user)
-    message, created = await submit(user, room, text, client_id)
+    message, created = await submit(user, room, text, client_id, reply_to)
     await finish(message, created)
     return message, created

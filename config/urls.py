@@ -17,7 +17,8 @@ urlpatterns = [
     path("sw.js", webapp.service_worker, name="service_worker"),
     path("favicon.ico", webapp.favicon, name="favicon"),
     path("preferences/", preferences.save, name="preferences"),
-    path("api/", include("chat.api.urls")),
+    path("api/v1/", include("chat.api.urls", namespace="api-v1")),
+    path("api/", include("chat.api.urls", namespace="api")),  # unversioned aliases
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics_view, name="metrics"),

@@ -79,11 +79,28 @@ def _database(url: str) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-    # Persistent connections for every engine: opening (and, for SQLite,
-    # closing, which checkpoints the WAL) per query cost more than the query
+    config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A bounded pool per process, no persistent per-thread connections:
+        # under ASGI each sync request runs in a thread of its own, and with
+        # CONN_MAX_AGE > 0 every one of them kept a PostgreSQL connection
+        # until garbage collection (25 anonymous page views exhausted a
+        # 20-connection server: docs/security.md). Connections go back to the
+        # pool after each request or database_sync_to_async call.
+        config["CONN_MAX_AGE"] = 0
+        size = env.int("CHAT_DB_POOL_SIZE", default=10)
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, size),
+            "max_size": size,
+            # A request waits this long for a free connection, then fails
+            # with a database error (503 on the API, 1011 on a socket).
+            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=10.0),
+        }
+        return config
+    # SQLite: persistent connections (no server to exhaust): opening and
+    # closing (which checkpoints the WAL) per query cost more than the query
     # itself (docs/performance.md).
     config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
@@ -231,3 +248,11 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
         "CHAT_PRESENCE_TTL must be longer than CHAT_PRESENCE_HEARTBEAT (three "
         "heartbeats is a good value), or live processes would look dead."
     )
+
+# --- Abuse limits (docs/security.md) ---
+# Failed logins (API token, login form, admin) counted in fixed windows of
+# CHAT_LOGIN_WINDOW seconds, per account and per client address; at the limit
+# every attempt is refused (429 + Retry-After on the API) until the window ends.
+CHAT_LOGIN_FAILURES_PER_ACCOUNT = env.int("CHAT_LOGIN_FAILURES_PER_ACCOUNT", default=10)
+CHAT_LOGIN_FAILURES_PER_ADDRESS = env.int("CHAT_LOGIN_FAILURES_PER_ADDRESS", default=30)
+CHAT_LOGIN_WINDOW = env.float("CHAT_LOGIN_WINDOW", default=900.0)
