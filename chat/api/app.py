@@ -92,3 +92,4 @@ errors.install(api)
 api.add_router("", "chat.api.views.router")
 api.add_router("", "chat.api.rooms.router")  # /rooms/public before /rooms/{room}
 api.add_router("", "chat.api.messages.router")
+api.add_router("", "chat.api.files_search.router")

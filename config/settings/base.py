@@ -256,3 +256,11 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
 CHAT_LOGIN_FAILURES_PER_ACCOUNT = env.int("CHAT_LOGIN_FAILURES_PER_ACCOUNT", default=10)
 CHAT_LOGIN_FAILURES_PER_ADDRESS = env.int("CHAT_LOGIN_FAILURES_PER_ADDRESS", default=30)
 CHAT_LOGIN_WINDOW = env.float("CHAT_LOGIN_WINDOW", default=900.0)
+
+# --- Uploads (chat/services/uploads.py) ---
+# Files go through Django's storage API: local files under MEDIA_ROOT by
+# default; S3-compatible storage with django-storages (docs/deploy.md).
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+CHAT_UPLOAD_MAX_BYTES = env.int("CHAT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+CHAT_UPLOAD_QUOTA_BYTES = env.int("CHAT_UPLOAD_QUOTA_BYTES", default=1024**3)
+CHAT_ATTACHMENTS_MAX = env.int("CHAT_ATTACHMENTS_MAX", default=10)
