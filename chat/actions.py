@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import mentions
+from .attachments import attach as attach_uploads
 from .events import event_frame, iso_ts, message_frame, tombstone
 from .models import Message, Room
 from .protocol import ErrorCode
@@ -173,6 +174,7 @@ def store_post(
     text: str,
     client_id: str | None,
     reply_to: int | None = None,
+    attachments: tuple = (),
 ) -> tuple[dict, bool]:
     """Store a post; return (its message frame, whether it is new).
 
@@ -189,7 +191,9 @@ def store_post(
     results: list = [None]
     try:
         _store_new(
-            [PostRequest(room_name, user, text, client_id, reply_to)], [0], results
+            [PostRequest(room_name, user, text, client_id, reply_to, attachments)],
+            [0],
+            results,
         )
     except IntegrityError:
         # Another process stored the same client_id first; the rollback gave
@@ -213,6 +217,7 @@ class PostRequest:
     text: str
     client_id: str | None
     reply_to: int | None = None  # a message's seq; stored as its thread root
+    attachments: tuple = ()  # Upload rows the poster owns (services.uploads)
 
 
 # The batch form of _NEXT_SEQ_SQL: k numbers at once, and no number at all for
@@ -272,7 +277,12 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
             req = requests[i]
             try:
                 results[i] = store_post(
-                    req.room, req.user, req.text, req.client_id, req.reply_to
+                    req.room,
+                    req.user,
+                    req.text,
+                    req.client_id,
+                    req.reply_to,
+                    req.attachments,
                 )
             except Exception as exc:
                 results[i] = exc
@@ -293,6 +303,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
     # them, so a plain post costs nothing more: (room id, seq, frame, text).
     mentioning: list[tuple[int, int, dict, str]] = []
     replies: list[tuple[int, int, int]] = []  # (room id, root, reply seq)
+    attaching: list[tuple[int, int, dict, tuple]] = []
     with transaction.atomic(durable=True):
         now = timezone.now()
         ts = iso_ts(now)
@@ -342,10 +353,14 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                         replies.append((room_id, root, seq))
                     if "@" in req.text:
                         mentioning.append((room_id, seq, frame, req.text))
+                    if req.attachments:
+                        attaching.append((room_id, seq, frame, req.attachments))
             if rows:
                 cursor.executemany(_insert_messages_sql(), rows)
         if mentioning:
             mentions.store(mentioning)
+        for room_id, seq, frame, uploads in attaching:
+            frame["attachments"] = attach_uploads(room_id, seq, list(uploads))
         if replies:
             _count_replies(replies)
     for i, frame in frames.items():

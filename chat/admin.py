@@ -6,10 +6,10 @@ from .moderation import delete_messages
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_seq", "last_message_at", "locked"]
-    list_filter = ["locked"]
+    list_display = ["name", "kind", "last_seq", "last_message_at", "locked"]
+    list_filter = ["kind", "locked"]
     search_fields = ["name"]
-    readonly_fields = ["last_seq", "last_message_at", "created_at"]
+    readonly_fields = ["last_seq", "last_message_at", "created_at", "dm_key"]
     actions = ["lock", "unlock"]
 
     @admin.action(description="Lock selected rooms (read only: posts refused)")

@@ -1,6 +1,8 @@
 """The version 2 socket across two server processes on Redis and PostgreSQL:
 delivery exactly once in seq order, per-user frames, access loss."""
 
+import asyncio
+
 import pytest
 import websockets
 
@@ -138,3 +140,88 @@ async def test_v2_unsynced_room_updates_reach_the_sidebar_across_processes(
     assert not [f for f in b.pending if f["type"] == "message"]
     await a.close()
     await b.close()
+
+
+async def test_v2_resync_while_others_post_on_two_processes_sees_every_seq_once(
+    scaled_deployment,
+):
+    """Posters on both processes; a reader on one keeps unsyncing and syncing
+    the room again from the last seq it saw, on the same socket: it sees
+    every event seq exactly once, in order (history, then live)."""
+    d = scaled_deployment()
+    alice, bob, dave = d.tokens("alice", "bob", "dave")
+    make_rooms(d, "rooms.create_room(U(username='dave'), 'busy')\n")
+    s1, s2 = d.server(), d.server()
+    per_poster = 60
+
+    async def poster(server, token: str, name: str) -> set[int]:
+        client = await UserClient.connect(server.ws, token)
+        acked = set()
+        for n in range(per_poster):
+            await client.send(
+                {
+                    "type": "message",
+                    "room": "busy",
+                    "message": f"{name}-{n}",
+                    "client_id": f"{name}-{n}",
+                }
+            )
+            acked.add((await client.next("ack"))["seq"])
+        await client.close()
+        return acked
+
+    reader = await UserClient.connect(s1.ws, dave)
+    seen: list[int] = []
+    resyncs = 0
+
+    async def next_live(until_acked: asyncio.Event) -> dict | None:
+        """The room's next event; None once every acked post was seen."""
+        deadline = asyncio.get_running_loop().time() + 15
+        while asyncio.get_running_loop().time() < deadline:
+            if until_acked.is_set() and seen[-1] >= last_seq[0]:
+                return None
+            try:
+                frame = await reader.recv_raw(timeout=0.2)
+            except TimeoutError:
+                continue  # no frame yet: look at the posters again
+            if frame.get("room") == "busy" and "seq" in frame:
+                return frame
+        raise AssertionError(f"no live event in 15 s after {seen[-1:]}")
+
+    async def read(until_acked: asyncio.Event) -> None:
+        nonlocal resyncs
+        since = None
+        while True:
+            await reader.send({"type": "sync", "rooms": {"busy": since}})
+            while True:  # frames of the previous sync come before the history
+                frame = await reader.recv_raw(timeout=15)
+                if frame["type"] == "history" and frame.get("room") == "busy":
+                    break
+            assert since is None or frame["complete"], frame
+            seen.extend(m["seq"] for m in frame["messages"])
+            if since is None:
+                seen[:] = list(range(1, frame["last_seq"] + 1))  # before the posts
+            for _ in range(7):  # a few live events, then sync again
+                live = await next_live(until_acked)
+                if live is None:
+                    return
+                seen.append(live["seq"])
+            await reader.send({"type": "unsync", "rooms": ["busy"]})
+            since = seen[-1]
+            resyncs += 1
+
+    last_seq = [0]
+    done = asyncio.Event()
+
+    async def posters() -> list[set[int]]:
+        sets = await asyncio.gather(poster(s1, alice, "a"), poster(s2, bob, "b"))
+        last_seq[0] = max(max(s) for s in sets)
+        done.set()
+        return sets
+
+    sets, _ = await asyncio.wait_for(asyncio.gather(posters(), read(done)), 120)
+    acked = set().union(*sets)
+    assert len(acked) == 2 * per_poster
+    assert seen == list(range(1, last_seq[0] + 1)), "a gap, a duplicate or a reorder"
+    assert resyncs > 5
+    await reader.close()

@@ -125,6 +125,12 @@ class UserClient:
                 return frame
             self.pending.append(frame)
 
+    async def recv_raw(self, timeout: float = 10.0) -> dict:
+        """The next frame, whatever its type (kept frames first)."""
+        if self.pending:
+            return self.pending.pop(0)
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+
     async def sync(self, rooms: dict) -> dict:
         """Sync `rooms`; {room: its history frame}."""
         await self.send({"type": "sync", "rooms": rooms})

@@ -14,6 +14,7 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from ..attachments import descriptor
 from ..services import search as search_service
 from ..services import uploads
 from . import schemas
@@ -128,4 +129,4 @@ def _store(request: HttpRequest) -> dict:
         raise uploads.BadRequest(
             'Send the file as multipart/form-data in a field named "file".'
         )
-    return uploads.descriptor(uploads.store_upload(request.auth, file))
+    return descriptor(uploads.store_upload(request.auth, file))

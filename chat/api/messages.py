@@ -21,6 +21,7 @@ from ..protocol import ErrorCode, parse_post
 from ..rooms import InvalidRoomName, canonical_room
 from ..services import messages as message_service
 from ..services import rooms as room_service
+from ..services import uploads
 from ..services.errors import NotFound, no_room
 from . import schemas
 from .errors import ApiError
@@ -96,8 +97,17 @@ async def post_message(
     you a member; to a room that does not exist yet creates it (public)."""
     frame = parse_post({"message": body.message, "client_id": body.client_id})
     room = await _postable(request.auth, path.room)
+    files: tuple = ()
+    if body.attachments:
+        owned = database_sync_to_async(uploads.owned_uploads)
+        files = tuple(await owned(request.auth, body.attachments))
     message, created = await posting.post_message(
-        request.auth, room, frame.text, frame.client_id, reply_to=body.reply_to
+        request.auth,
+        room,
+        frame.text,
+        frame.client_id,
+        reply_to=body.reply_to,
+        attachments=files,
     )
     return Status(201 if created else 200, message)
 

@@ -83,6 +83,12 @@ class Post(Body):
     reply_to: Seq | None = Field(
         None, description="Reply in the thread of this message (its seq)."
     )
+    attachments: list[str] | None = Field(
+        None,
+        max_length=10,
+        description="Ids of your uploads (POST /api/v1/uploads) this message "
+        "carries; at most CHAT_ATTACHMENTS_MAX.",
+    )
     # Only the type is checked here: an empty or too long message gets the
     # protocol's own codes (`empty`, `too_long`) from chat.protocol.parse_post.
     message: str = Field(
@@ -158,6 +164,11 @@ class Message(Schema):
         None, description='Who reacted with what: {"👍": ["bob"]}.'
     )
     replies: int | None = Field(None, description="On a thread's root: its replies.")
+    attachments: list[dict] | None = Field(
+        None,
+        description="Files it carries: id, name, size, content_type, url, and "
+        "thumbnail_url, width, height for images.",
+    )
 
 
 class MessagePage(Schema):

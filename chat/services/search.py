@@ -190,8 +190,13 @@ def search(
             rooms = rooms.filter(name=canonical_room(room))
         except InvalidRoomName:
             return []  # as for a room that does not exist: nothing found
+    # The readable rooms as a list of ids: a subquery here makes SQLite plan
+    # the whole search around the rooms instead of the index's matches.
+    room_ids = list(rooms.values_list("pk", flat=True))
+    if not room_ids:
+        return []
     found = Message.objects.filter(
-        room__in=rooms, kind=Message.Kind.MESSAGE, deleted_at=None
+        room_id__in=room_ids, kind=Message.Kind.MESSAGE, deleted_at=None
     )
     if sender:
         found = found.filter(user__username__iexact=sender)
@@ -211,13 +216,64 @@ def search(
     if query.after:
         moment = datetime.combine(query.after, time.max, tz)
         found = found.filter(created_at__gt=moment)
+    if query.terms and connection.vendor == "sqlite":
+        rows = _sqlite_newest(found, query.terms, limit)
+        if rows is not None:
+            return _results(rows, query.terms)
     if query.terms:
         condition, annotations = _text_match(query.terms)
         found = found.alias(**annotations).filter(condition)
-    rows = list(
-        found.order_by("-created_at", "-id").values_list("room__name", "pk")[:limit]
-    )
+    # Newest first by id: ids are taken in insertion order, so this is the
+    # order messages were stored in, and the primary key's index serves it.
+    rows = list(found.order_by("-id").values_list("room__name", "pk")[:limit])
     return _results(rows, query.terms)
+
+
+_CHUNK = 2000  # index matches read at a time, newest first
+_SCAN_MAX = 200_000  # past this many, one exact query answers instead
+
+
+def _sqlite_newest(found, terms: list[str], limit: int) -> list | None:
+    """On SQLite: the newest `limit` hits, walking both FTS indexes' matches
+    from the newest rowid down, a chunk at a time, and keeping those that
+    the other conditions (rooms, deletions, filters) allow. A common word
+    stops after the first chunk instead of sorting every match; None when
+    this walk does not apply (a term under three characters, which the
+    trigram index cannot find) or would read too much."""
+    if any(len(term) < 3 for term in terms):
+        return None
+    expression = " AND ".join(_fts_phrase(term) for term in terms)
+    rows: list = []
+    below: int | None = None
+    scanned = 0
+    with connection.cursor() as cursor:
+        while len(rows) < limit:
+            ids: set[int] = set()
+            floor = None
+            for table in ("chat_message_words", "chat_message_tri"):
+                sql = f"SELECT rowid FROM {table} WHERE {table} MATCH %s"
+                params: list = [expression]
+                if below is not None:
+                    sql += " AND rowid < %s"
+                    params.append(below)
+                cursor.execute(sql + " ORDER BY rowid DESC LIMIT %s", [*params, _CHUNK])
+                chunk = [row[0] for row in cursor.fetchall()]
+                ids.update(chunk)
+                if len(chunk) == _CHUNK:  # more below: complete only above its end
+                    floor = chunk[-1] if floor is None else max(floor, chunk[-1])
+            if floor is not None:
+                ids = {i for i in ids if i >= floor}
+            if not ids:
+                break
+            page = found.filter(pk__in=ids).order_by("-id")
+            rows += list(page.values_list("room__name", "pk")[: limit - len(rows)])
+            scanned += len(ids)
+            if floor is None:
+                break  # both indexes exhausted
+            if scanned > _SCAN_MAX:
+                return None
+            below = floor
+    return rows
 
 
 def _results(rows: list[tuple[str, int]], terms: list[str]) -> list[dict]:

@@ -32,7 +32,6 @@ from django.core.files.uploadhandler import (
     TemporaryFileUploadHandler,
 )
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
-from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -167,22 +166,6 @@ def store_upload(user, uploaded: UploadedFile) -> Upload:
     return upload
 
 
-def descriptor(upload: Upload) -> dict:
-    """An upload as an API answer and as a message's `attachments` item."""
-    url = reverse("chat:upload", args=[upload.id])
-    item = {
-        "id": upload.id,
-        "name": upload.name,
-        "size": upload.size,
-        "content_type": upload.content_type,
-        "url": url,
-    }
-    if upload.thumbnail:
-        item["thumbnail_url"] = reverse("chat:upload_thumbnail", args=[upload.id])
-        item["width"], item["height"] = upload.width, upload.height
-    return item
-
-
 def owned_uploads(user, ids) -> list[Upload]:
     """The uploads a post may carry: the poster's own, by id, in order."""
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -196,19 +179,6 @@ def owned_uploads(user, ids) -> list[Upload]:
     if missing:
         raise BadRequest(f"No upload of yours with id {missing[0][:40]!r}.")
     return [found[i] for i in dict.fromkeys(ids)]
-
-
-def attach(room_id: int, seq: int, uploads: list[Upload]) -> list[dict]:
-    """Message `seq` of the room carries `uploads` (inside the post's
-    transaction); its `attachments` list."""
-    Attachment.objects.bulk_create(
-        [Attachment(upload=u, room_id=room_id, seq=seq) for u in uploads]
-    )
-    items = [descriptor(u) for u in uploads]
-    message = Message.objects.get(room_id=room_id, seq=seq)
-    message.data = {**(message.data or {}), "attachments": items}
-    message.save(update_fields=["data"])
-    return items
 
 
 def readable_upload(user, upload_id: str) -> Upload | None:

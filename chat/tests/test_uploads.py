@@ -9,8 +9,7 @@ from django.test import Client
 from PIL import Image
 
 from accounts.models import ApiToken
-from chat.actions import PostRequest, store_posts
-from chat.models import Room, Upload
+from chat.models import Upload
 from chat.services import messages as message_service
 from chat.services import rooms, uploads
 
@@ -55,10 +54,46 @@ def _named(name: str, content: bytes, content_type: str):
 
 
 def attach_to_post(author, room: str, upload_id: str) -> int:
-    ((frame, _),) = store_posts([PostRequest(room, author, "see file", None)])
-    upload = Upload.objects.get(id=upload_id)
-    uploads.attach(Room.objects.get(name=room).pk, frame["seq"], [upload])
-    return frame["seq"]
+    """Post a message carrying the upload, as the page does (the API)."""
+    answer = author.client.post(
+        f"/api/v1/rooms/{room}/messages",
+        {"message": "see file", "attachments": [upload_id]},
+        content_type="application/json",
+    )
+    assert answer.status_code == 201, answer.content
+    (item,) = answer.json()["attachments"]
+    assert item["id"] == upload_id and item["url"] == f"/chat/files/{upload_id}/"
+    return answer.json()["seq"]
+
+
+def test_a_post_carries_only_its_authors_uploads():
+    alice, bob = person("alice"), person("bob")
+    rooms.create_room(alice, "dev", "public")
+    theirs = send(alice, "a.txt", b"alice's", "text/plain").json()["id"]
+    answer = bob.client.post(
+        "/api/v1/rooms/dev/messages",
+        {"message": "stolen", "attachments": [theirs]},
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert "No upload of yours" in answer.json()["detail"]
+    assert bob.browser.get(f"/chat/files/{theirs}/").status_code == 404
+
+
+def test_history_shows_attachments_of_a_message():
+    alice = person("alice")
+    rooms.create_room(alice, "dev", "public")
+    body = send(alice, "pic.png", png(), "image/png").json()
+    seq = attach_to_post(alice, "dev", body["id"])
+    page = alice.client.get("/api/v1/rooms/dev/messages").json()["messages"]
+    (message,) = [m for m in page if m["seq"] == seq]
+    assert message["attachments"][0]["thumbnail_url"] == body["thumbnail_url"]
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (40, 30), "red").save(out, format="PNG")
+    return out.getvalue()
 
 
 def test_image_upload_strips_exif_and_makes_a_thumbnail():

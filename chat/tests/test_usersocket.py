@@ -369,3 +369,28 @@ async def test_rooms_not_synced_get_room_summary_updates_only(make_user, v2, set
     while summary["unread"] < 1:
         summary = (await frames_until(b, "room", "new"))[-1]
     assert summary["last_seq"] > joined["last_seq"]
+
+
+async def test_v2_refusals_in_a_row_close_1008_and_sockets_per_user_are_capped(
+    make_user, v2, settings
+):
+    """The v2 socket keeps the v1 limits: refused frames in a row close it
+    1008; past CHAT_MAX_SOCKETS_PER_USER a handshake is refused."""
+    from config.asgi import application
+
+    settings.CHAT_RATE_LIMIT_CLOSE_AFTER = 3
+    settings.CHAT_MAX_SOCKETS_PER_USER = 1
+    alice = await make_user("alice")
+    a = await v2(alice)
+    extra = WebsocketCommunicator(
+        application,
+        "/ws/",
+        headers=[(b"authorization", f"Bearer {alice.token}".encode())],
+    )
+    connected, _ = await extra.connect()
+    assert not connected
+    for _ in range(3):
+        await a.send_json_to({"type": "sync", "rooms": {"nowhere": None}})
+    errors = [await a.receive_json_from() for _ in range(2)]
+    assert [e["code"] for e in errors] == ["not_found", "not_found"]
+    assert (await a.receive_output())["code"] == 1008
