@@ -105,7 +105,7 @@ def log(page: Page, room: str):
 
 
 def line(page: Page, room: str, text: str):
-    return log(page, room).locator("li.msg", has_text=text)
+    return log(page, room).locator("li.msg[data-seq]", has_text=text)
 
 
 async def send(page: Page, text: str) -> None:
@@ -208,3 +208,240 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await nav(phone, "secret").click()
     await expect(phone.locator("#sidebar")).to_be_hidden()
     await expect(line(phone, "secret", "second thing")).to_be_visible()
+
+
+def summary(api: Api, room: str) -> dict:
+    return api("GET", f"rooms/{room}")
+
+
+async def test_badges_divider_notifications_and_mentions(team, browser, artifacts):
+    """bob reads general while alice writes in dev: dev gets an unread and a
+    mention badge, the tab title and favicon carry the total, a desktop
+    notification says who mentioned him; nothing is marked read until bob
+    opens dev, where a divider stands before the first new line and the
+    mention is highlighted; then the badges go. Set to "Nothing", dev stays
+    quiet."""
+    server, api = team
+    api["alice"]("POST", "rooms", json={"name": "dev"})
+    api["bob"]("PUT", "rooms/dev/members/bob")
+    old = api["alice"].post("dev", "old news")
+    api["bob"]("POST", "rooms/dev/read", json={"seq": old["seq"]})
+
+    bob = await open_page(browser, notifications=True)
+    await log_in(bob, server, "bob", "general")
+    await expect(nav(bob, "dev")).to_be_visible()
+    api["alice"].post("dev", "first new thing")
+    api["alice"].post("dev", "second new thing")
+    api["alice"].post("dev", "@bob can you look?")
+    badge = nav(bob, "dev").locator(".unread-badge")
+    await expect(badge).to_have_text("3")
+    await expect(nav(bob, "dev").locator(".mention-badge")).to_have_text("@1")
+    await expect(bob).to_have_title("(3) #general · Chat")
+    await expect(bob.locator("link#unread-icon")).to_have_attribute("data-count", "3")
+    notes = await bob.evaluate("window.__notes")
+    assert {
+        "title": "alice mentioned you in #dev",
+        "body": "@bob can you look?",
+    } in notes
+    assert {"title": "alice in #dev", "body": "first new thing"} in notes
+    # Not read before it was on screen.
+    assert summary(api["bob"], "dev")["last_read_seq"] == old["seq"]
+    await bob.screenshot(path=artifacts / "team-badges.png")
+
+    await nav(bob, "dev").click()
+    dev = log(bob, "dev")
+    divider = dev.locator(".unread-divider")
+    await expect(divider).to_have_text("New since you left")
+    after = await divider.evaluate("d => d.nextElementSibling.textContent")
+    assert "first new thing" in after
+    before = await divider.evaluate("d => d.previousElementSibling.textContent")
+    assert "old news" in before
+    await expect(line(bob, "dev", "can you look")).to_have_class(
+        re.compile(r"\bmention\b")
+    )
+    await bob.screenshot(path=artifacts / "team-divider-mention.png")
+    await expect(badge).to_have_count(0)
+    await expect(bob).to_have_title("#dev · Chat")
+    await expect(bob.locator("link#unread-icon")).to_have_count(0)
+    assert summary(api["bob"], "dev")["unread"] == 0
+
+    # The room's level: "Nothing" silences it (the badge still counts).
+    async with bob.expect_response(lambda r: r.request.method == "PATCH") as patched:
+        await bob.get_by_label("Notify me about").select_option("none")
+    assert (await patched.value).ok
+    assert summary(api["bob"], "dev")["notify"] == "none"
+    await nav(bob, "general").click()
+    count = len(await bob.evaluate("window.__notes"))
+    api["alice"].post("dev", "@bob again?")
+    await expect(badge).to_have_text("1")
+    assert len(await bob.evaluate("window.__notes")) == count
+
+
+XSS = [
+    "[click me](javascript:window.__xss=1)",
+    "[upper](JAVASCRIPT:window.__xss=2)",
+    '<img src=x onerror="window.__xss=3">',
+    "**<script>window.__xss=4</script>** *nested **deep** _mix_*",
+    '<div>\n<iframe src="javascript:window.__xss=5"></iframe>\n</div>',
+    "![pic](javascript:window.__xss=6) <javascript:window.__xss=7>",
+    '> quoted <a href="javascript:window.__xss=8">a</a>\n\n- one\n- `two`',
+    "see https://example.com/x?a=1 and ~~old~~",
+]
+
+
+async def test_message_lifecycle_markdown_and_xss(team, browser, artifacts):
+    """Edit inline (Enter saves, "(edited)"), react from the picker and by
+    a chip (counts, who), reply in a thread (and also to the room), delete
+    (a tombstone); Markdown renders, and hostile input stays inert."""
+    server, api = team
+    alice = await open_page(browser)
+    await log_in(alice, server, "alice", "general")
+    bob = await open_page(browser)
+    await log_in(bob, server, "bob", "general")
+
+    await send(alice, "first drfat")
+    await expect(line(alice, "general", "first drfat")).to_be_visible()
+    seq = await line(alice, "general", "first drfat").get_attribute("data-seq")
+    mine = log(alice, "general").locator(f'li.msg[data-seq="{seq}"]')
+    await mine.hover()
+    await mine.get_by_role("button", name="Edit").click()
+    box = mine.get_by_label("Edit message")
+    await box.fill("first draft, *fixed*")
+    await box.press("Enter")
+    theirs = line(bob, "general", "first draft, fixed")
+    await expect(theirs.locator(".edited")).to_have_text("(edited)")
+    await expect(theirs.locator("em")).to_have_text("fixed")
+    # Esc cancels an edit.
+    await mine.hover()
+    await mine.get_by_role("button", name="Edit").click()
+    await mine.get_by_label("Edit message").fill("never sent")
+    await mine.get_by_label("Edit message").press("Escape")
+    await expect(mine.locator(".text")).to_have_text("first draft, fixed")
+
+    await theirs.hover()
+    await theirs.get_by_role("button", name="Add reaction").click()
+    await bob.get_by_role("button", name="React with 🎉").click()
+    chip = mine.locator("button.reaction", has_text="🎉")
+    await expect(chip).to_have_text("🎉1")
+    await expect(chip).to_have_attribute("title", "bob")
+    await chip.click()
+    await expect(chip).to_have_text("🎉2")
+    await expect(chip).to_have_attribute("aria-pressed", "true")
+    await expect(theirs.locator("button.reaction")).to_have_attribute(
+        "title", "bob, alice"
+    )
+
+    await theirs.hover()
+    await theirs.get_by_role("button", name="Reply in thread").click()
+    await bob.get_by_label("Your reply").fill("a reply in the thread")
+    await bob.get_by_label("Also send to room").check()
+    await bob.get_by_role("button", name="Reply", exact=True).click()
+    await expect(bob.locator("#thread-messages")).to_contain_text(
+        "a reply in the thread"
+    )
+    await expect(mine.locator(".thread-link")).to_have_text("1 reply")
+    echo = line(alice, "general", "in a thread")
+    await expect(echo.locator("a")).to_have_attribute(
+        "href", re.compile(r"/chat/general/#\d+$")
+    )
+    await mine.locator(".thread-link").click()
+    await expect(alice.locator("#thread-messages")).to_contain_text(
+        "a reply in the thread"
+    )
+    await alice.screenshot(path=artifacts / "team-thread-reactions.png")
+
+    await mine.hover()
+    await mine.get_by_role("button", name="Delete").click()
+    await alice.get_by_role("button", name="Delete", exact=True).click()
+    tomb = log(bob, "general").locator("li.msg.deleted")
+    await expect(tomb.locator(".text")).to_have_text("message deleted")
+    await expect(tomb.locator(".reaction")).to_have_count(0)
+
+    for text in XSS:
+        api["alice"].post("general", text)
+    await expect(
+        line(bob, "general", "~~old~~").or_(line(bob, "general", "see https"))
+    ).to_be_visible()
+    rendered = await log(bob, "general").evaluate(
+        """l => ({
+            xss: window.__xss,
+            bad: l.querySelectorAll('img:not(.thumb), script, iframe, div.md div, [onerror]').length,
+            hrefs: [...l.querySelectorAll('a[href]')].map(a => [a.getAttribute('href'), a.rel]),
+            strong: [...l.querySelectorAll('.md strong')].map(s => s.textContent),
+            code: [...l.querySelectorAll('.md code')].map(s => s.textContent),
+            s: [...l.querySelectorAll('.md s')].map(s => s.textContent),
+        })"""
+    )
+    assert rendered["xss"] is None
+    assert rendered["bad"] == 0
+    assert rendered["hrefs"] and all(
+        href.startswith(("https://", "http://"))
+        and rel == "noopener noreferrer nofollow"
+        for href, rel in rendered["hrefs"]
+        if not href.startswith("/chat/")
+    ), rendered["hrefs"]
+    assert "<script>window.__xss=4</script>" in rendered["strong"]
+    assert "two" in rendered["code"] and "old" in rendered["s"]
+    await expect(
+        line(bob, "general", '<img src=x onerror="window.__xss=3">')
+    ).to_be_visible()
+    await bob.screenshot(path=artifacts / "team-markdown-xss.png")
+
+
+PNG_PASTE = """async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 48;
+  const g = canvas.getContext("2d");
+  g.fillStyle = "#e8590c"; g.fillRect(0, 0, 64, 48);
+  const blob = await new Promise(r => canvas.toBlob(r, "image/png"));
+  const data = new DataTransfer();
+  data.items.add(new File([blob], "orange.png", {type: "image/png"}));
+  const box = document.getElementById("chat-message-input");
+  box.focus();
+  box.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+}"""
+
+
+async def test_search_jump_and_pasted_image(team, browser, artifacts):
+    """bob searches: the hit's words are marked, and a click opens the old
+    message in context (older pages loaded); a pasted image is uploaded,
+    shown under the box, posted, and shown as a thumbnail to others."""
+    server, api = team
+    needle = api["alice"].post("general", "the deploy key is in the vault")
+    for n in range(60):
+        last = api["alice"].post("general", f"filler {n}")
+    api["bob"]("POST", "rooms/general/read", json={"seq": last["seq"]})
+    bob = await open_page(browser)
+    await log_in(bob, server, "bob", "general")
+    await expect(line(bob, "general", "filler 59")).to_be_visible()
+    await expect(line(bob, "general", "vault")).to_have_count(
+        0
+    )  # not on the first page
+
+    await bob.get_by_label("Search messages").fill("vault from:alice")
+    await bob.get_by_label("Search messages").press("Enter")
+    hit = bob.locator("#search-results .search-hit")
+    await expect(hit).to_have_count(1)
+    await expect(hit.locator("mark")).to_have_text("vault")
+    await bob.screenshot(path=artifacts / "team-search.png")
+    await hit.get_by_role("button").click()
+    target = line(bob, "general", "the deploy key is in the vault")
+    await expect(target).to_have_class(re.compile(r"\btarget\b"))
+    await expect(target).to_be_in_viewport()
+    assert bob.url.endswith(f"/chat/general/#{needle['seq']}")
+
+    alice = await open_page(browser)
+    await log_in(alice, server, "alice", "general")
+    await alice.evaluate(PNG_PASTE)
+    waiting = alice.locator("#attachments-pending li")
+    await expect(waiting).to_have_attribute("data-state", "done")
+    await expect(waiting.locator("img")).to_have_count(1)
+    await alice.locator("#chat-message-input").fill("an orange square")
+    await alice.locator("#chat-message-input").press("Enter")
+    posted = line(bob, "general", "an orange square")
+    thumb = posted.locator("img.thumb")
+    await expect(thumb).to_have_attribute("alt", "orange.png")
+    assert await thumb.evaluate("i => i.complete && i.naturalWidth > 0")
+    await expect(waiting).to_have_count(0)
+    await posted.scroll_into_view_if_needed()
+    await bob.screenshot(path=artifacts / "team-upload.png")
