@@ -153,7 +153,13 @@ export class RoomPane {
   // The highest seq on screen, when the reader can see it.
   reportSeen() {
     if (!this.active || document.visibilityState !== "visible" || !this.visibleSeqs.size) return;
-    this.hooks.onSeen(Math.max(...this.visibleSeqs));
+    const top = Math.max(...this.visibleSeqs);
+    // The newest line shown is on screen: every event after it (replies in
+    // threads, reactions) is read too.
+    let last = this.list.lastElementChild;
+    while (last && (last.hidden || !last.dataset.seq)) last = last.previousElementSibling;
+    const lastSeq = this.store.room(this.room).lastSeq;
+    this.hooks.onSeen(last && Number(last.dataset.seq) === top && lastSeq ? lastSeq : top);
   }
 
   // --- "new since you left" ---
