@@ -198,6 +198,26 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await bob.screenshot(path=artifacts / "team-dm.png")
     await alice.screenshot(path=artifacts / "team-private-room.png")
 
+    # Keyboard: Alt+Down and Alt+Up walk the sidebar.
+    await bob.locator("#chat-message-input").focus()
+    order = await bob.locator("#sidebar .nav-item").evaluate_all(
+        "items => items.map(i => i.dataset.room)"
+    )
+    at = order.index(dm)
+    if at + 1 < len(order):
+        await bob.keyboard.press("Alt+ArrowDown")
+        await expect(bob).to_have_url(f"{server.http}/chat/{order[at + 1]}/")
+        await bob.keyboard.press("Alt+ArrowUp")
+        await expect(bob).to_have_url(f"{server.http}/chat/{dm}/")
+
+    # A name that is no room yet: the page offers to create it.
+    await carol.goto(f"{server.http}/chat/newplace/")
+    await online(carol)
+    await carol.get_by_role("button", name="Create #newplace").click()
+    await expect(nav(carol, "newplace")).to_be_visible()
+    await send(carol, "first!")
+    await expect(line(carol, "newplace", "first!")).to_be_visible()
+
     # Phone width: the sidebar folds behind the "Rooms" button.
     phone = await open_page(browser, PHONE)
     await log_in(phone, server, "bob", "general")

@@ -389,11 +389,20 @@ function refused(f) {
     syncing.delete(f.room);
     synced.delete(f.room);
     if (f.room === active) {
-      showNotice(
-        interpolate(gettext("There is no room %(room)s you can see. Create it with “New room”."), {
-          room: `#${f.room}`,
-        })
-      );
+      const room = f.room;
+      showNotice(interpolate(gettext("There is no room %(room)s you can see."), { room: `#${room}` }), {
+        label: interpolate(gettext("Create #%(room)s"), { room }),
+        run: async () => {
+          try {
+            await api("POST", "rooms", { name: room, kind: "public" });
+            hideNotice();
+            synced.delete(room);
+            sync(room);
+          } catch (error) {
+            showNotice(error.message);
+          }
+        },
+      });
     }
     return;
   }
@@ -817,9 +826,17 @@ $("jump-latest").addEventListener("click", () => pane(active).scrollToLatest());
 
 // --- notices and the phone-width sidebar ---
 
-function showNotice(text) {
-  $("room-notice").textContent = text;
-  $("room-notice").hidden = false;
+// A notice under the header, with one action when there is one to take.
+function showNotice(text, action = null) {
+  const notice = $("room-notice");
+  notice.textContent = text;
+  if (action) {
+    const button = el("button", "primary small-button", action.label);
+    button.type = "button";
+    button.addEventListener("click", action.run);
+    notice.append(" ", button);
+  }
+  notice.hidden = false;
 }
 
 function hideNotice() {
