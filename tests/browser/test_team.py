@@ -210,10 +210,10 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
         await bob.keyboard.press("Alt+ArrowUp")
         await expect(bob).to_have_url(f"{server.http}/chat/{dm}/")
 
-    # A name that is no room yet: the page offers to create it.
+    # A name that is no room yet becomes a public room (the index's "Enter
+    # or create a room").
     await carol.goto(f"{server.http}/chat/newplace/")
     await online(carol)
-    await carol.get_by_role("button", name="Create #newplace").click()
     await expect(nav(carol, "newplace")).to_be_visible()
     await send(carol, "first!")
     await expect(line(carol, "newplace", "first!")).to_be_visible()

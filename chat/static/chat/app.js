@@ -46,6 +46,7 @@ let pendingJump = null; // {room, seq, pages}
 let lastTypingSent = 0;
 let readTimer = null;
 let pinnedActive = true;
+let autoCreated = false;
 
 export function roomUrl(name) {
   return config.v2.roomUrl.replace("ROOM", encodeURIComponent(name));
@@ -388,20 +389,16 @@ function refused(f) {
   if (f.room && syncing.has(f.room)) {
     syncing.delete(f.room);
     synced.delete(f.room);
-    if (f.room === active) {
+    if (f.room === active && f.room === config.room && !config.exists && !autoCreated) {
+      // Entering a new name (the index's "Enter or create a room") makes a
+      // public room of it, as opening one on the version-1 socket did.
+      autoCreated = true;
+      createRoom(f.room);
+    } else if (f.room === active) {
       const room = f.room;
       showNotice(interpolate(gettext("There is no room %(room)s you can see."), { room: `#${room}` }), {
         label: interpolate(gettext("Create #%(room)s"), { room }),
-        run: async () => {
-          try {
-            await api("POST", "rooms", { name: room, kind: "public" });
-            hideNotice();
-            synced.delete(room);
-            sync(room);
-          } catch (error) {
-            showNotice(error.message);
-          }
-        },
+        run: () => createRoom(room),
       });
     }
     return;
@@ -825,6 +822,17 @@ function showPanel(id) {
 $("jump-latest").addEventListener("click", () => pane(active).scrollToLatest());
 
 // --- notices and the phone-width sidebar ---
+
+async function createRoom(room) {
+  try {
+    await api("POST", "rooms", { name: room, kind: "public" });
+    hideNotice();
+    synced.delete(room);
+    sync(room);
+  } catch (error) {
+    showNotice(error.message);
+  }
+}
 
 // A notice under the header, with one action when there is one to take.
 function showNotice(text, action = null) {

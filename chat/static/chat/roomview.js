@@ -130,6 +130,12 @@ export class RoomPane {
   show(lastReadSeq) {
     this.active = true;
     this.log.hidden = false;
+    // The shown room's log has the ids of the single-room page's log, so
+    // skip links and tests that know the room page find it.
+    for (const [node, id] of this.ids()) {
+      document.getElementById(id)?.removeAttribute("id");
+      node.id = id;
+    }
     this.placeDivider(lastReadSeq);
     const divider = this.list.querySelector(".unread-divider");
     if (divider) {
@@ -143,7 +149,18 @@ export class RoomPane {
     this.reportSeen();
   }
 
+  ids() {
+    return [
+      [this.log, "chat-log"],
+      [this.list, "messages"],
+      [this.pending, "pending"],
+      [this.loadOlder, "load-older"],
+      [this.logStart, "log-start"],
+    ];
+  }
+
   hide() {
+    for (const [node] of this.ids()) node.removeAttribute("id");
     this.savedScroll = this.log.scrollTop;
     this.active = false;
     this.log.hidden = true;
