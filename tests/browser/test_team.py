@@ -458,6 +458,9 @@ async def test_search_jump_and_pasted_image(team, browser, artifacts):
     await alice.locator("#chat-message-input").fill("an orange square")
     await alice.locator("#chat-message-input").press("Enter")
     posted = line(bob, "general", "an orange square")
+    # bob is reading older lines: a button offers the new one, no jump.
+    await expect(bob.get_by_role("button", name="New messages ↓")).to_be_visible()
+    await bob.get_by_role("button", name="New messages ↓").click()
     thumb = posted.locator("img.thumb")
     await expect(thumb).to_have_attribute("alt", "orange.png")
     assert await thumb.evaluate("i => i.complete && i.naturalWidth > 0")

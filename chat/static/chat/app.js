@@ -22,12 +22,15 @@ import { SearchPanel } from "./search.js";
 import { ThreadPanel } from "./thread.js";
 import { Uploads } from "./uploads.js";
 import { ComposerView } from "./views/composer.js";
+import { PresenceView } from "./views/presence.js";
 import { StatusView } from "./views/status.js";
 
 const config = serverData("chat-config");
 const me = config.username;
 const JUMP_MAX_PAGES = 40;
 const READ_DELAY_MS = 200;
+const ANNOUNCE_QUIET_MS = 1500;
+const SYNC_BATCH = 200; // rooms per sync frame (the server's limit)
 
 const store = new MessageStore();
 const summaries = new Map(); // room -> the user's summary (hello, `room` frames)
@@ -68,6 +71,18 @@ const input = $("chat-message-input");
 const status = new StatusView(
   { status: $("conn-status"), text: $("conn-text"), retry: $("conn-retry"), form: $("chat-form") },
   { loginUrl: config.urls.login, onRetry: () => socket.retryNow() }
+);
+// Who is online in the shown room (the room page's view; typing is ours,
+// per room).
+const presence = new PresenceView(
+  {
+    toggle: $("online-toggle"),
+    panel: $("online-panel"),
+    list: $("online-list"),
+    count: $("online-count"),
+    typingEl: document.createElement("p"),
+  },
+  { me }
 );
 const sidebar = new Sidebar(
   { rooms: $("room-nav"), dms: $("dm-nav") },
@@ -155,6 +170,9 @@ function pane(room) {
           pinnedActive = pinned;
           if (pinned) $("jump-latest").hidden = true;
         },
+        onNewBelow: () => {
+          if (room === active) $("jump-latest").hidden = false;
+        },
       },
     });
     panes.set(room, p);
@@ -176,13 +194,17 @@ function ready(hello) {
   synced.clear();
   syncing.clear();
   loadingOlder.clear();
-  const rooms = {};
-  for (const room of [...summaries.keys(), active]) {
-    rooms[room] = store.room(room).lastSeq;
-    synced.add(room);
-    syncing.add(room);
+  // The active room first (its history comes first); at most 200 a frame.
+  const names = [active, ...[...summaries.keys()].filter((room) => room !== active)];
+  for (let at = 0; at < names.length; at += SYNC_BATCH) {
+    const rooms = {};
+    for (const room of names.slice(at, at + SYNC_BATCH)) {
+      rooms[room] = store.room(room).lastSeq;
+      synced.add(room);
+      syncing.add(room);
+    }
+    socket.send({ type: "sync", rooms });
   }
-  socket.send({ type: "sync", rooms });
   for (const p of posts.values()) if (p.state !== "acked") sendPost(p);
   renderChrome();
 }
@@ -217,7 +239,10 @@ function frame(f) {
       break;
     case "presence":
       presenceOf.set(f.room, f.online || []);
-      if (f.room === active) renderMembers();
+      if (f.room === active) {
+        renderMembers();
+        presence.showOnline(f.online || []);
+      }
       break;
     case "typing":
       typingFrom(f.room, f.username);
@@ -487,11 +512,37 @@ function renderTyping() {
   $("typing").textContent = text;
 }
 
+// New lines of the shown room, for screen readers: one polite summary per
+// burst (as the room page does), not one per line.
+let burst = [];
+let burstTimer = null;
 function announce(msg) {
-  $("announcer").textContent = interpolate(gettext("%(name)s: %(text)s"), {
-    name: msg.username,
-    text: msg.message.slice(0, 140),
-  });
+  burst.push(msg);
+  clearTimeout(burstTimer);
+  burstTimer = setTimeout(flushAnnouncement, ANNOUNCE_QUIET_MS);
+}
+
+function flushAnnouncement() {
+  const messages = burst;
+  burst = [];
+  if (!messages.length) return;
+  if (messages.length === 1) {
+    const [msg] = messages;
+    const text = msg.message.length > 140 ? msg.message.slice(0, 140) + "…" : msg.message;
+    announceText(interpolate(gettext("%(name)s: %(text)s"), { name: msg.username, text }));
+    return;
+  }
+  const names = [...new Set(messages.map((m) => m.username))];
+  const from =
+    names.length <= 3
+      ? names.join(", ")
+      : interpolate(gettext("%(names)s and others"), { names: names.slice(0, 2).join(", ") });
+  announceText(
+    interpolate(
+      ngettext("%(count)s new message from %(from)s", "%(count)s new messages from %(from)s", messages.length),
+      { count: messages.length, from }
+    )
+  );
 }
 
 // --- reading ---
@@ -680,6 +731,7 @@ function openRoom(room, { seq = null, push = true } = {}) {
   sync(room);
   renderChrome();
   renderTyping();
+  presence.showOnline(presenceOf.get(room) || []);
   updateOlderControls(room);
   setSidebar(false);
   if (seq !== null) jumpTo(room, seq);

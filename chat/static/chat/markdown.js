@@ -44,7 +44,7 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
 
 // A DocumentFragment of the rendered text (never a string to set as HTML).
 export function renderMarkdown(text) {
-  const html = md.render(text);
+  const html = md.render(text).trim();
   return DOMPurify.sanitize(html, {
     ALLOWED_TAGS,
     ALLOWED_ATTR,

@@ -65,7 +65,8 @@ export function formatSize(bytes) {
 }
 
 export class RoomPane {
-  // hooks: {onNeedOlder(), onSeen(seq), onAction(name, msg, anchor), onPinned(bool)}
+  // hooks: {onNeedOlder(), onSeen(seq), onAction(name, msg, anchor),
+  //         onPinned(bool), onNewBelow()}
   constructor(room, { me, store, container, hooks }) {
     this.room = room;
     this.me = me;
@@ -216,7 +217,7 @@ export class RoomPane {
         this.bumpRoot(msg);
       }
       if (this.pinned && this.active) this.scrollToLatest();
-      else if (this.active) this.hooks.onPinned(false);
+      else if (this.active) this.hooks.onNewBelow();
     } else if (kind === "prepend") {
       const before = this.log.scrollHeight;
       const top = this.log.scrollTop;
