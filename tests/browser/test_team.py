@@ -127,7 +127,7 @@ def team(deployment):
 
 
 async def test_private_room_invite_outsider_dm_and_background_rooms(
-    team, browser, artifacts
+    team, browser, artifacts, axe
 ):
     """alice creates a private room and adds bob, who sees it appear in his
     sidebar; carol finds it neither in her list nor in the public rooms and
@@ -196,6 +196,10 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await expect(bob).to_have_url(f"{server.http}/chat/{dm}/")
     await expect(line(bob, dm, "psst, bob")).to_be_visible()
     await bob.screenshot(path=artifacts / "team-dm.png")
+    # axe-core: the page with a room, badges and a DM, and with a side panel.
+    assert await axe(bob) == []
+    await alice.get_by_role("button", name="Members").click()
+    assert await axe(alice) == []
     await alice.screenshot(path=artifacts / "team-private-room.png")
 
     # Keyboard: Alt+Down and Alt+Up walk the sidebar.
@@ -225,6 +229,7 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await phone.get_by_role("button", name=re.compile("^Rooms")).click()
     await expect(phone.locator("#sidebar")).to_be_visible()
     await phone.screenshot(path=artifacts / "team-phone-sidebar.png")
+    assert await axe(phone) == []
     await nav(phone, "secret").click()
     await expect(phone.locator("#sidebar")).to_be_hidden()
     await expect(line(phone, "secret", "second thing")).to_be_visible()
@@ -309,7 +314,7 @@ XSS = [
 ]
 
 
-async def test_message_lifecycle_markdown_and_xss(team, browser, artifacts):
+async def test_message_lifecycle_markdown_and_xss(team, browser, artifacts, axe):
     """Edit inline (Enter saves, "(edited)"), react from the picker and by
     a chip (counts, who), reply in a thread (and also to the room), delete
     (a tombstone); Markdown renders, and hostile input stays inert."""
@@ -369,6 +374,7 @@ async def test_message_lifecycle_markdown_and_xss(team, browser, artifacts):
         "a reply in the thread"
     )
     await alice.screenshot(path=artifacts / "team-thread-reactions.png")
+    assert await axe(alice) == []  # reactions, a thread panel, Markdown
 
     await mine.hover()
     await mine.get_by_role("button", name="Delete").click()
@@ -421,7 +427,7 @@ PNG_PASTE = """async () => {
 }"""
 
 
-async def test_search_jump_and_pasted_image(team, browser, artifacts):
+async def test_search_jump_and_pasted_image(team, browser, artifacts, axe):
     """bob searches: the hit's words are marked, and a click opens the old
     message in context (older pages loaded); a pasted image is uploaded,
     shown under the box, posted, and shown as a thumbnail to others."""
@@ -443,6 +449,7 @@ async def test_search_jump_and_pasted_image(team, browser, artifacts):
     await expect(hit).to_have_count(1)
     await expect(hit.locator("mark")).to_have_text("vault")
     await bob.screenshot(path=artifacts / "team-search.png")
+    assert await axe(bob) == []  # search results with <mark>
     await hit.get_by_role("button").click()
     target = line(bob, "general", "the deploy key is in the vault")
     await expect(target).to_have_class(re.compile(r"\btarget\b"))

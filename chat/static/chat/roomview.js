@@ -190,7 +190,6 @@ export class RoomPane {
       const seq = Number(item.dataset.seq);
       if (seq > lastReadSeq && item.dataset.user !== this.me) {
         const divider = el("li", "unread-divider");
-        divider.setAttribute("role", "separator");
         divider.append(el("span", "", gettext("New since you left")));
         item.before(divider);
         return;
@@ -365,7 +364,11 @@ export class RoomPane {
         chip.title = users.join(", ");
         chip.setAttribute(
           "aria-label",
-          interpolate(gettext("%(emoji)s by %(users)s"), { emoji, users: users.join(", ") })
+          interpolate(gettext("%(emoji)s %(count)s, by %(users)s"), {
+            emoji,
+            count: users.length,
+            users: users.join(", "),
+          })
         );
         chip.addEventListener("click", () =>
           this.hooks.onAction("toggle-reaction", msg, chip)
