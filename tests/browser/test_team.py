@@ -234,6 +234,19 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await expect(phone.locator("#sidebar")).to_be_hidden()
     await expect(line(phone, "secret", "second thing")).to_be_visible()
 
+    # The owner removes bob: the room leaves his sidebar on every device,
+    # and the open one says why.
+    await nav(alice, "secret").click()
+    if not await alice.locator("#members-panel").is_visible():
+        await alice.get_by_role("button", name="Members").click()
+    await alice.get_by_role("button", name="Remove bob").click()
+    await expect(alice.locator("#member-list")).not_to_contain_text("bob")
+    await expect(nav(bob, "secret")).to_have_count(0)
+    await expect(phone.locator("#room-notice")).to_have_text(
+        "You are no longer a member of #secret."
+    )
+    await phone.screenshot(path=artifacts / "team-phone-removed.png")
+
 
 def summary(api: Api, room: str) -> dict:
     return api("GET", f"rooms/{room}")
