@@ -246,6 +246,7 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
         "You are no longer a member of #secret."
     )
     await phone.screenshot(path=artifacts / "team-phone-removed.png")
+    await expect(phone.locator("#composer-error")).to_be_hidden()
 
 
 def summary(api: Api, room: str) -> dict:

@@ -384,9 +384,11 @@ function removed(room) {
   summaries.delete(room);
   synced.delete(room);
   syncing.delete(room);
+  presenceOf.delete(room);
   if (room === active) {
     showNotice(interpolate(gettext("You are no longer a member of %(room)s."), { room: roomLabel(room) }));
     store.reset(room);
+    presence.showOnline([]);
   }
   renderChrome();
 }
@@ -429,6 +431,8 @@ function refused(f) {
     return;
   }
   if (f.room && loadingOlder.has(f.room)) loadingOlder.delete(f.room);
+  // A read or typing frame that crossed a removal: the notice says it all.
+  if (f.code === "not_found" && f.room && !summaries.has(f.room)) return;
   composer.showError(reason(f));
 }
 
