@@ -151,6 +151,10 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await alice.get_by_role("button", name="Add", exact=True).click()
     await expect(alice.locator("#member-list")).to_contain_text("bob")
     await expect(nav(bob, "secret")).to_be_visible()  # live, without a reload
+    await alice.get_by_role("button", name="Edit topic").click()
+    await alice.get_by_label("Topic", exact=True).fill("launch <b>plans</b>")
+    await alice.get_by_label("Topic", exact=True).press("Enter")
+    await expect(alice.locator("#room-topic")).to_have_text("launch <b>plans</b>")
 
     # bob types a draft in general, and alice posts in the private room.
     await bob.locator("#chat-message-input").fill("half a thought")
@@ -158,6 +162,7 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await expect(nav(bob, "secret").locator(".unread-badge")).to_have_text("1")
     await nav(bob, "secret").click()
     await expect(bob).to_have_url(f"{server.http}/chat/secret/")
+    await expect(bob.locator("#room-topic")).to_have_text("launch <b>plans</b>")
     await expect(
         line(bob, "secret", "the plan is ready").locator("strong")
     ).to_have_text("ready")

@@ -763,6 +763,7 @@ function renderChrome() {
   document.querySelector("#room-title .hash").textContent = summary && summary.kind === "dm" ? "@" : "#";
   $("room-topic").textContent = summary?.topic || "";
   $("room-topic").hidden = !summary?.topic;
+  $("edit-topic").hidden = !summary || summary.kind === "dm";
   const placeholder = interpolate(gettext("Message %(room)s"), { room: roomLabel(active) });
   input.placeholder = placeholder;
   $("composer-label").textContent = placeholder;
@@ -876,6 +877,33 @@ function showPanel(id) {
 }
 
 $("jump-latest").addEventListener("click", () => pane(active).scrollToLatest());
+
+// The topic, edited in place: Enter saves (any member), Esc cancels.
+$("edit-topic").addEventListener("click", () => {
+  $("topic-input").value = summaries.get(active)?.topic || "";
+  $("topic-form").hidden = false;
+  $("topic-input").focus();
+});
+$("topic-input").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    $("topic-form").hidden = true;
+    $("edit-topic").focus();
+  }
+});
+$("topic-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const room = active;
+  try {
+    const summary = await api("PATCH", `rooms/${enc(room)}`, { topic: $("topic-input").value.trim() });
+    if (summaries.has(room)) summaries.get(room).topic = summary.topic;
+    $("topic-form").hidden = true;
+    renderChrome();
+    $("edit-topic").focus();
+  } catch (error) {
+    composer.showError(error.message);
+  }
+});
 
 // --- notices and the phone-width sidebar ---
 
