@@ -446,6 +446,16 @@ PNG_PASTE = """async () => {
 }"""
 
 
+DROP_TEXT_FILE = """() => {
+  const data = new DataTransfer();
+  data.items.add(new File(["the plan"], "plan.txt", {type: "text/plain"}));
+  const target = document.querySelector(".room-main");
+  for (const type of ["dragover", "drop"]) {
+    target.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));
+  }
+}"""
+
+
 async def test_search_jump_and_pasted_image(team, browser, artifacts, axe):
     """bob searches: the hit's words are marked, and a click opens the old
     message in context (older pages loaded); a pasted image is uploaded,
@@ -493,3 +503,19 @@ async def test_search_jump_and_pasted_image(team, browser, artifacts, axe):
     await expect(waiting).to_have_count(0)
     await posted.scroll_into_view_if_needed()
     await bob.screenshot(path=artifacts / "team-upload.png")
+
+    # Dropping a file on the room, and the button: both wait under the box;
+    # a post of files only takes their names; other files are download links.
+    await alice.evaluate(DROP_TEXT_FILE)
+    await alice.locator("#upload-input").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"n" * 2048}]
+    )
+    await expect(waiting).to_have_count(2)
+    for n in range(2):
+        await expect(waiting.nth(n)).to_have_attribute("data-state", "done")
+    await alice.get_by_role("button", name="Send").click()
+    both = line(bob, "general", "plan.txt, notes.txt")
+    await expect(both.locator("a[download]")).to_have_count(2)
+    await expect(both.locator("a[download]").nth(1)).to_contain_text(
+        "notes.txt (2.0 KB)"
+    )
