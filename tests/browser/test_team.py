@@ -320,6 +320,18 @@ async def test_badges_divider_notifications_and_mentions(team, browser, artifact
     await expect(badge).to_have_text("1")
     assert len(await bob.evaluate("window.__notes")) == count
 
+    # Lines below the fold are not read until they are scrolled to.
+    for n in range(39):
+        api["alice"].post("dev", f"line {n}")
+    await expect(badge).to_have_text("40")
+    await nav(bob, "dev").click()
+    await expect(badge).not_to_have_text("40")  # the lines on screen are read
+    await expect(badge).to_be_visible()  # ... and only those
+    unread = int(await badge.text_content())
+    assert 0 < unread < 40
+    await log(bob, "dev").evaluate("l => { l.scrollTop = l.scrollHeight; }")
+    await expect(badge).to_have_count(0)
+
 
 XSS = [
     "[click me](javascript:window.__xss=1)",

@@ -113,12 +113,18 @@ export class RoomPane {
       (entries) => {
         for (const entry of entries) {
           const seq = Number(entry.target.dataset.seq);
-          if (entry.isIntersecting) this.visibleSeqs.add(seq);
+          // Read when most of it is on screen, or it fills half the log (a
+          // line taller than the log is never 60 % visible).
+          const seen =
+            entry.isIntersecting &&
+            (entry.intersectionRatio >= 0.6 ||
+              (entry.rootBounds && entry.intersectionRect.height >= entry.rootBounds.height / 2));
+          if (seen) this.visibleSeqs.add(seq);
           else this.visibleSeqs.delete(seq);
         }
         this.reportSeen();
       },
-      { root: this.log, threshold: 0.6 }
+      { root: this.log, threshold: [0, 0.25, 0.6, 1] }
     );
 
     store.subscribe((change) => {
