@@ -496,6 +496,15 @@ async def test_search_jump_and_pasted_image(team, browser, artifacts, axe):
     await expect(target).to_have_class(re.compile(r"\btarget\b"))
     await expect(target).to_be_in_viewport()
     assert bob.url.endswith(f"/chat/general/#{needle['seq']}")
+    # The permalink opened as a page does the same.
+    carol = await open_page(browser)
+    await log_in(carol, server, "carol", "general")
+    await carol.goto("about:blank")  # a load, not a same-page hash change
+    await carol.goto(f"{server.http}/chat/general/#{needle['seq']}")
+    target = line(carol, "general", "the deploy key is in the vault")
+    await expect(target).to_have_class(re.compile(r"\btarget\b"))
+    await expect(target).to_be_in_viewport()
+    await carol.context.close()
 
     alice = await open_page(browser)
     await log_in(alice, server, "alice", "general")
