@@ -34,10 +34,11 @@ serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python -m config.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-## Lint and format check (ruff); `make test` runs it first.
+## Lint, format check (ruff) and type check (mypy); `make test` runs it first.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,7 +10,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ApiTokenManager(models.Manager):
+class ApiTokenManager(models.Manager["ApiToken"]):
     def issue(self, user) -> tuple["ApiToken", str]:
         """Create a token for `user`; return the row and the token itself.
 

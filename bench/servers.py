@@ -138,7 +138,7 @@ class Server:
         self,
         module: str,
         port: int,
-        env: dict,
+        env: dict | None,
         log_path: Path,
         argv: list[str] | None = None,
     ) -> None:
@@ -155,7 +155,7 @@ class Server:
 
     @property
     def pid(self) -> int:
-        return self.proc.pid
+        return self.proc.pid  # type: ignore[union-attr]
 
     def start(self, timeout: float = 30.0) -> "Server":
         with open(self.log_path, "ab") as log:

@@ -15,10 +15,12 @@ Nothing here touches the channel layer: callers publish with
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from . import mentions
@@ -209,7 +211,7 @@ class PostRequest:
     """One post waiting to be stored (the arguments of store_post)."""
 
     room: str
-    user: object
+    user: AbstractBaseUser
     text: str
     client_id: str | None
     reply_to: int | None = None  # a message's seq; stored as its thread root
@@ -233,7 +235,7 @@ def _insert_messages_sql() -> str:
     """
     meta = Message._meta
     quote = connection.ops.quote_name
-    columns = [meta.get_field(name).column for name in _INSERT_FIELDS]
+    columns = [cast(Field, meta.get_field(name)).column for name in _INSERT_FIELDS]
     return (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -256,7 +258,7 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
     stored on its own with store_post, which answers a repeat.
     """
     results: list = [None] * len(requests)
-    first_of: dict[tuple[int, str], int] = {}  # (user, client_id) -> index
+    first_of: dict[tuple[int, str | None], int] = {}  # (user, client_id) -> index
     todo: list[int] = []
     for i, req in enumerate(requests):
         if req.client_id is not None:
@@ -290,8 +292,9 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
     rows: list[tuple] = []
     frames: dict[int, dict] = {}
     # Rare extras, done after the INSERT and only for the posts that need
-    # them, so a plain post costs nothing more: (room id, seq, frame, text).
-    mentioning: list[tuple[int, int, dict, str]] = []
+    # them, so a plain post costs nothing more: (room id, seq, frame, text,
+    # author id).
+    mentioning: list[tuple[int, int, dict, str, int]] = []
     replies: list[tuple[int, int, int]] = []  # (room id, root, reply seq)
     with transaction.atomic(durable=True):
         now = timezone.now()
@@ -309,7 +312,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                 found = _next_seqs(cursor, name, len(indexes), stored_now)
                 if found is None:
                     refusal = PostRefused(
-                        "forbidden", f"Room {name!r} is locked: read only."
+                        ErrorCode.FORBIDDEN, f"Room {name!r} is locked: read only."
                     )
                     for i in indexes:
                         results[i] = refusal
@@ -341,7 +344,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                         frame["reply_to"] = root
                         replies.append((room_id, root, seq))
                     if "@" in req.text:
-                        mentioning.append((room_id, seq, frame, req.text))
+                        mentioning.append((room_id, seq, frame, req.text, req.user.pk))
             if rows:
                 cursor.executemany(_insert_messages_sql(), rows)
         if mentioning:

@@ -117,10 +117,10 @@ def _found(queryset, field: str, values: set, chunk: int = 1000) -> set:
     """Which of `values` the queryset has in `field`; asked 1,000 at a time,
     as a process can hold more sockets than a query may have parameters
     (SQLite allows 32,766)."""
-    values = list(values)
+    ordered = list(values)
     found: set = set()
-    for start in range(0, len(values), chunk):
-        batch = values[start : start + chunk]
+    for start in range(0, len(ordered), chunk):
+        batch = ordered[start : start + chunk]
         found.update(
             queryset.filter(**{f"{field}__in": batch}).values_list(field, flat=True)
         )

@@ -64,7 +64,10 @@ class Message(models.Model):
         MEMBER = "member"
         TOPIC = "topic"
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: (room, seq) below leads with it.
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     # Per-room, 1, 2, 3, ... with no gap. The global auto-increment `id` is NOT
     # a resume cursor: ids are taken when a transaction inserts, not when it
     # commits, so a reader can see id 12 before id 11 commits and would skip
@@ -103,6 +106,16 @@ class Message(models.Model):
                 fields=["user", "client_id"],
                 condition=Q(client_id__isnull=False),
                 name="chat_message_user_client_id",
+            ),
+        ]
+        indexes = [
+            # Unread counts (services.reads): the messages of a room past a
+            # read position, not deleted, by someone else, from this index
+            # alone (docs/performance.md, "Unread counts").
+            models.Index(
+                fields=["room", "seq", "user"],
+                condition=Q(kind="message", deleted_at=None),
+                name="chat_message_unread",
             ),
         ]
 
@@ -148,16 +161,27 @@ class Membership(models.Model):
 class Mention(models.Model):
     """A message mentions a user (`user`), or everyone (`user` null: @room,
     @all). Rows are written in the post's transaction, only for a text with
-    an '@', so mention counts are a query (services.rooms.summaries)."""
+    an '@', so mention counts are a query (services.reads.summaries)."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     seq = models.BigIntegerField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         on_delete=models.CASCADE,
         related_name="+",
+    )
+    # The message's author, so that counting skips one's own messages without
+    # a join; a deleted message's mentions are deleted with it.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:

@@ -6,18 +6,26 @@
 Needs only the `websockets` library (pip install websockets). It reconnects
 after a dropped connection, resuming with `since` so it misses nothing, and
 answers only messages that arrive live (not the history it is shown on
-connect). See docs/api.md and docs/protocol.md.
+connect); it stops for good when its access ends (the close code the server
+names REVOKED in /api/v1/protocol.json). See docs/api.md and docs/protocol.md.
 """
 
 import asyncio
 import json
 import os
 import sys
+import urllib.request
 from datetime import UTC, datetime
 
 import websockets
 
-REVOKED = 4403  # logged out, deactivated or token revoked: do not come back
+
+def close_codes(url: str) -> dict[str, int]:
+    """The server's close codes by name (REVOKED: logged out, deactivated or
+    token revoked), from the protocol's JSON Schema: no copy kept here."""
+    http = "http" + url.removeprefix("ws")  # ws:// -> http://, wss:// -> https://
+    with urllib.request.urlopen(f"{http}/api/v1/protocol.json", timeout=10) as reply:
+        return json.load(reply)["x-close-codes"]
 
 
 def answer(text: str) -> str | None:
@@ -30,10 +38,13 @@ def answer(text: str) -> str | None:
 
 async def serve_room(url: str, room: str, token: str) -> None:
     since: int | None = None  # the newest seq seen, to resume after a drop
+    revoked: int | None = None  # the close code that means: do not come back
     delay = 1.0
     while True:
         query = f"?since={since}" if since is not None else ""
         try:
+            if revoked is None:
+                revoked = (await asyncio.to_thread(close_codes, url))["REVOKED"]
             async with websockets.connect(
                 f"{url}/ws/chat/{room}/{query}",
                 additional_headers={"Authorization": f"Bearer {token}"},
@@ -71,7 +82,7 @@ async def serve_room(url: str, room: str, token: str) -> None:
                             f"bot: refused: {frame['code']}: {frame['detail']}",
                             flush=True,
                         )
-                if ws.close_code == REVOKED:
+                if ws.close_code == revoked:
                     print("bot: access revoked; stopping", file=sys.stderr)
                     return
         except websockets.InvalidStatus as exc:
@@ -82,7 +93,7 @@ async def serve_room(url: str, room: str, token: str) -> None:
             return
         except (OSError, websockets.ConnectionClosed) as exc:
             code = getattr(getattr(exc, "rcvd", None), "code", None)
-            if code == REVOKED:
+            if code == revoked:
                 print("bot: access revoked; stopping", file=sys.stderr)
                 return
             print(f"bot: disconnected ({exc}); retrying in {delay:g}s", file=sys.stderr)

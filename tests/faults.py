@@ -133,6 +133,7 @@ class TcpProxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     async def _cut(self) -> None:
+        assert self._server is not None  # started
         self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
@@ -253,6 +254,7 @@ class Member:
         """Close this socket and resume on the next process."""
         self.tally.reconnects += 1
         self.connected.clear()
+        assert self._reader is not None and self.client is not None  # connected
         self._reader.cancel()
         await self.client.close()
         self._fail_waiting()
@@ -314,6 +316,7 @@ class Member:
             future = asyncio.get_running_loop().create_future()
             self.waiting[client_id] = future
             try:
+                assert self.client is not None  # connected
                 await self.client.post(text, client_id)
                 frame = await asyncio.wait_for(future, 5)
             except (Disconnected, TimeoutError, websockets.exceptions.ConnectionClosed):

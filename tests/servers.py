@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -88,6 +89,7 @@ class ServerProcess:
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        assert self.proc is not None  # started
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
@@ -122,6 +124,7 @@ class ServerProcess:
     def kill(self) -> None:
         """SIGKILL the whole process group: no clean-up runs."""
         self.signal(signal.SIGKILL)
+        assert self.proc is not None  # started
         self.proc.wait(10)
 
 
@@ -190,7 +193,7 @@ class Deployment:
             server.stop()
 
 
-def fresh_postgres_database(base_url: str) -> tuple[str, callable]:
+def fresh_postgres_database(base_url: str) -> tuple[str, Callable[[], None]]:
     """Create an empty database next to `base_url`'s; return its URL and a dropper."""
     import psycopg
 

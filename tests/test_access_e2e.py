@@ -30,7 +30,7 @@ def pair(tmp_path_factory):
         redis_url=redis_url(),
         CHAT_RECONCILE_INTERVAL=1,
     )
-    d.token = dict(zip(USERS, d.tokens(*USERS)))
+    d.token = dict(zip(USERS, d.tokens(*USERS)))  # type: ignore[attr-defined]
     try:
         d.server(), d.server()
         yield d

@@ -122,6 +122,7 @@ def delete_message(user, name: str, seq: int) -> dict | None:
 def _tombstone(room: Room, message: Message, by, event_seq: int) -> dict:
     message.deleted_at = timezone.now()
     message.save(update_fields=["deleted_at"])
+    mentions.forget(message)
     # An `edited` event replayed on resume must not bring the text back.
     Message.objects.filter(
         room=room, kind=Message.Kind.EDITED, target=message.seq

@@ -15,6 +15,7 @@ join (join_public, PUT .../members/<me>) is a `member` event.
 """
 
 import hashlib
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -41,7 +42,7 @@ class _Unchanged(Exception):
 # --- lookups ---
 
 
-def _user_named(username) -> object:
+def _user_named(username: object) -> Any:
     if not isinstance(username, str) or not username:
         raise BadRequest("A username must be a non-empty string.")
     user = (
@@ -99,9 +100,11 @@ def _member_event(room: Room, seq: int, actor, member, op: str) -> dict:
 
 
 def _announce_join(frame: dict, member, room: Room) -> None:
+    new = summary(member, room)
+    assert new is not None  # a member now, in this transaction
     publish_on_commit(
         (publish_event, frame),
-        (publish_user, member.pk, room_frame(summary(member, room))),
+        (publish_user, member.pk, room_frame(new)),
     )
 
 
@@ -128,14 +131,12 @@ def open_v1_room(user, name: str) -> Room | None:
     if not access.is_active_user(user):
         return None
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    room = Room.objects.filter(name=name).annotate(member=Exists(mine)).first()
-    if room is None:
-        if name.startswith(DM_PREFIX):
-            return None
-        room = get_room(name)
-        room.member = False
-    if room.member:
-        return room
+    found = Room.objects.filter(name=name).annotate(member=Exists(mine)).first()
+    if found is not None and found.member:
+        return found
+    if found is None and name.startswith(DM_PREFIX):
+        return None
+    room = found or get_room(name)
     if room.kind != Room.Kind.PUBLIC:
         return None
     Membership.objects.get_or_create(room=room, user=user)

@@ -33,9 +33,9 @@ def test_readable_room_answers_none_alike_for_missing_and_invisible(people):
     alice, bob, carol, dm = people
     for name in ("secret", dm.name, "nowhere", "a.b", "x" * 65):
         assert access.readable_room(carol, name) is None, name
-    assert access.readable_room(bob, "SECRET").name == "secret"
+    assert access.readable_room(bob, "SECRET") == Room.objects.get(name="secret")
     assert access.readable_room(bob, dm.name) == dm
-    assert access.readable_room(carol, "open").name == "open"
+    assert access.readable_room(carol, "open") == Room.objects.get(name="open")
 
 
 def test_inactive_and_anonymous_users_read_nothing(people):

@@ -29,6 +29,12 @@ def team(db):
     return alice, bob, carol
 
 
+def _made(frame: dict | None) -> dict:
+    """The event a change made (None: nothing changed)."""
+    assert frame is not None
+    return frame
+
+
 def _refused(code: str, call, *args):
     with pytest.raises(FrameError) as info:
         call(*args)
@@ -42,7 +48,7 @@ def _history(room: str) -> list[dict]:
 
 def test_the_author_edits_and_the_old_text_is_kept(team):
     alice, bob, carol = team
-    edited = messages.edit_message(bob, "team", 3, "  hello, team ")
+    edited = _made(messages.edit_message(bob, "team", 3, "  hello, team "))
     assert {k: edited[k] for k in ("type", "seq", "target", "message")} == {
         "type": "edited",
         "seq": 4,
@@ -85,13 +91,13 @@ def test_author_owner_and_staff_delete_others_may_not(team):
     actions.store_post("team", alice, "by alice", None)  # seq 4
     _refused("forbidden", messages.delete_message, bob, "team", 4)
     _refused("not_found", messages.delete_message, carol, "team", 4)
-    deleted = messages.delete_message(alice, "team", 3)  # the owner
+    deleted = _made(messages.delete_message(alice, "team", 3))  # the owner
     assert (deleted["type"], deleted["seq"], deleted["target"]) == ("deleted", 5, 3)
     assert messages.delete_message(alice, "team", 3) is None  # already
     carol.is_staff = True
     carol.save()
-    assert messages.delete_message(carol, "open", 2)["target"] == 2  # staff
-    assert messages.delete_message(alice, "team", 4)["seq"] == 6  # the author
+    assert _made(messages.delete_message(carol, "open", 2))["target"] == 2  # staff
+    assert _made(messages.delete_message(alice, "team", 4))["seq"] == 6  # author
     history = _history("team")
     assert [(m["seq"], m["message"], m.get("deleted")) for m in history] == [
         (3, "", True),
@@ -117,7 +123,7 @@ def test_a_deleted_message_leaves_no_text_in_its_edit_events(team):
 
 def test_reactions_toggle_with_the_full_user_list(team, settings):
     alice, bob, _ = team
-    first = messages.react(alice, "team", 3, "👍")
+    first = _made(messages.react(alice, "team", 3, "👍"))
     assert (first["type"], first["target"], first["emoji"], first["users"]) == (
         "reaction",
         3,
@@ -125,8 +131,8 @@ def test_reactions_toggle_with_the_full_user_list(team, settings):
         ["alice"],
     )
     assert messages.react(alice, "team", 3, "👍") is None  # idempotent
-    assert messages.react(bob, "team", 3, "👍")["users"] == ["alice", "bob"]
-    assert messages.react(alice, "team", 3, "👍", False)["users"] == ["bob"]
+    assert _made(messages.react(bob, "team", 3, "👍"))["users"] == ["alice", "bob"]
+    assert _made(messages.react(alice, "team", 3, "👍", False))["users"] == ["bob"]
     assert messages.react(alice, "team", 3, "👍", False) is None
     messages.react(alice, "team", 3, "👨‍👩‍👧")
     assert _history("team")[0]["reactions"] == {"👍": ["bob"], "👨‍👩‍👧": ["alice"]}
@@ -166,8 +172,9 @@ def test_mentions_of_members_and_everyone_are_stored_and_framed(team):
     assert _history("team")[-1]["mentions"] == ["bob"]
     rows = Mention.objects.filter(seq=frame["seq"])
     assert sorted(str(r.user_id) for r in rows) == sorted([str(bob.pk), "None"])
-    edited = messages.edit_message(alice, "team", frame["seq"], "now @alice only")
+    edited = _made(messages.edit_message(alice, "team", frame["seq"], "now @alice"))
     assert edited["mentions"] == ["alice"] and "mentions_room" not in edited
+    assert edited["message"] == "now @alice"
     assert list(
         Mention.objects.filter(seq=frame["seq"]).values_list("user_id", flat=True)
     ) == [alice.pk]

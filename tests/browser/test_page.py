@@ -5,17 +5,18 @@ scroll, lose the server) and asserts what the screen shows.
 """
 
 import re
+from typing import Any
 
 try:
     from playwright.async_api import Page, expect
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
-    Page = expect = None
+    Page = expect = None  # type: ignore[misc,assignment]
 
 from ..wsclient import ChatClient
 from .conftest import PASSWORD, create_users
 
 DESKTOP = {"width": 1100, "height": 720}
-PHONE = {"width": 375, "height": 740}
+PHONE: Any = {"width": 375, "height": 740}  # a ViewportSize
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold?</b>'
 READ_LINES = """els => els.map(e => [
     Number(e.dataset.seq),
