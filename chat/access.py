@@ -95,14 +95,24 @@ def visible_rooms(user) -> QuerySet[Room]:
 def lost_access(pairs: set[tuple[str, int]]) -> set[tuple[str, int]]:
     """Of the (room name, user id) pairs of open sockets, those whose user is
     no longer a member (left, removed, the room deleted). The reconcile loop
-    closes them when no `chat.removed` event reached this process."""
-    if not pairs:
-        return set()
-    rooms = {room for room, _ in pairs}
-    users = {user_id for _, user_id in pairs}
-    kept = set(
-        Membership.objects.filter(room__name__in=rooms, user_id__in=users).values_list(
-            "room__name", "user_id"
+    closes them when no `chat.removed` event reached this process.
+
+    Asks only for the pairs themselves (per room, its users), a few rooms per
+    query, so the answer is at most one row per pair.
+    """
+    by_room: dict[str, set[int]] = {}
+    for room, user_id in pairs:
+        by_room.setdefault(room, set()).add(user_id)
+    rooms = sorted(by_room)
+    kept: set[tuple[str, int]] = set()
+    for start in range(0, len(rooms), _ROOMS_PER_QUERY):
+        match = Q()
+        for room in rooms[start : start + _ROOMS_PER_QUERY]:
+            match |= Q(room__name=room, user_id__in=by_room[room])
+        kept.update(
+            Membership.objects.filter(match).values_list("room__name", "user_id")
         )
-    )
     return pairs - kept
+
+
+_ROOMS_PER_QUERY = 50

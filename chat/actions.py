@@ -19,11 +19,19 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Field, Q
 from django.utils import timezone
 
 from . import mentions
+from .attachments import attach as attach_uploads
 from .events import event_frame, iso_ts, message_frame, tombstone
 from .models import Message, Room
 from .protocol import ErrorCode
@@ -175,6 +183,7 @@ def store_post(
     text: str,
     client_id: str | None,
     reply_to: int | None = None,
+    attachments: tuple = (),
 ) -> tuple[dict, bool]:
     """Store a post; return (its message frame, whether it is new).
 
@@ -191,7 +200,9 @@ def store_post(
     results: list = [None]
     try:
         _store_new(
-            [PostRequest(room_name, user, text, client_id, reply_to)], [0], results
+            [PostRequest(room_name, user, text, client_id, reply_to, attachments)],
+            [0],
+            results,
         )
     except IntegrityError:
         # Another process stored the same client_id first; the rollback gave
@@ -215,6 +226,7 @@ class PostRequest:
     text: str
     client_id: str | None
     reply_to: int | None = None  # a message's seq; stored as its thread root
+    attachments: tuple = ()  # Upload rows the poster owns (services.uploads)
 
 
 # The batch form of _NEXT_SEQ_SQL: k numbers at once, and no number at all for
@@ -255,7 +267,9 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
     (user, client_id) is stored once: within the batch it is seen here; one
     already stored (a client's retry, rare) makes the unique constraint fail
     the batch, which is then rolled back (its seqs with it) and each post
-    stored on its own with store_post, which answers a repeat.
+    stored on its own with store_post, which answers a repeat. Any other
+    post the database refuses is isolated the same way (it gets a
+    PostRefused "bad_frame"); only an unreachable database fails them all.
     """
     results: list = [None] * len(requests)
     first_of: dict[tuple[int, str | None], int] = {}  # (user, client_id) -> index
@@ -269,12 +283,28 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
         todo.append(i)
     try:
         _store_new(requests, todo, results)
-    except IntegrityError:
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: the whole batch fails, retried
+    except DatabaseError:
+        # One post the database refuses (a repeated client_id, or data it
+        # cannot store) must not fail the others: each is stored on its own.
         for i in todo:
             req = requests[i]
             try:
                 results[i] = store_post(
-                    req.room, req.user, req.text, req.client_id, req.reply_to
+                    req.room,
+                    req.user,
+                    req.text,
+                    req.client_id,
+                    req.reply_to,
+                    req.attachments,
+                )
+            except (OperationalError, InterfaceError) as exc:
+                results[i] = exc
+            except DatabaseError as exc:
+                results[i] = PostRefused(
+                    ErrorCode.BAD_FRAME,
+                    f"The database refused this post: {exc}"[:200],
                 )
             except Exception as exc:
                 results[i] = exc
@@ -296,6 +326,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
     # author id).
     mentioning: list[tuple[int, int, dict, str, int]] = []
     replies: list[tuple[int, int, int]] = []  # (room id, root, reply seq)
+    attaching: list[tuple[int, int, dict, tuple]] = []
     with transaction.atomic(durable=True):
         now = timezone.now()
         ts = iso_ts(now)
@@ -345,10 +376,14 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                         replies.append((room_id, root, seq))
                     if "@" in req.text:
                         mentioning.append((room_id, seq, frame, req.text, req.user.pk))
+                    if req.attachments:
+                        attaching.append((room_id, seq, frame, req.attachments))
             if rows:
                 cursor.executemany(_insert_messages_sql(), rows)
         if mentioning:
             mentions.store(mentioning)
+        for room_id, seq, frame, uploads in attaching:
+            frame["attachments"] = attach_uploads(room_id, seq, list(uploads))
         if replies:
             _count_replies(replies)
     for i, frame in frames.items():
@@ -473,11 +508,23 @@ def history_page(
     *,
     after: int | None = None,
     thread: int | None = None,
+    around: int | None = None,
 ) -> tuple[list[dict], bool]:
     """Message events, oldest first, current state: the newest `limit` with
     seq < before (all, when None); or with `after`, the oldest `limit` past
-    it (a forward cursor). `thread`: only that root and its replies."""
+    it (a forward cursor); or with `around`, `limit` centred on that seq (a
+    permalink opened in context; has_more: older ones exist). `thread`: only
+    that root and its replies."""
     room = get_room(room_name)
+    if around is not None:
+        older, has_more = _latest(room, limit // 2, around)
+        newer = _frames(
+            room_name,
+            Message.objects.filter(
+                room=room, kind=Message.Kind.MESSAGE, seq__gte=around
+            ).order_by("seq")[: limit - len(older)],
+        )
+        return older + newer, has_more
     if after is None and thread is None:
         return _latest(room, limit, before)
     queryset = Message.objects.filter(room=room, kind=Message.Kind.MESSAGE)
@@ -503,3 +550,12 @@ def messages_after(
     if upto is not None:
         queryset = queryset.filter(seq__lte=upto)
     return _frames(room_name, queryset.order_by("seq")[:limit])
+
+
+def frames_by_pk(pks: list[int]) -> dict[int, dict]:
+    """The current frames of messages by primary key, whatever their rooms,
+    in one query (search results span rooms)."""
+    rows = Message.objects.filter(pk__in=pks).values(
+        "pk", "room__name", *_MESSAGE_FIELDS
+    )
+    return {row["pk"]: _frame(row["room__name"], row) for row in rows}

@@ -74,12 +74,18 @@ _tokens = per_loop(lambda: Batcher(_users_for_tokens))
 
 
 def submit(
-    room: str, user, text: str, client_id: str | None, reply_to: int | None = None
+    room: str,
+    user,
+    text: str,
+    client_id: str | None,
+    reply_to: int | None = None,
+    attachments: tuple = (),
 ) -> asyncio.Future:
     """Queue a post with the other posts of this moment; the future gets
     (message frame, is new) once committed, or store_posts' exception for it
     (actions.PostRefused, DatabaseError). Posts keep submission order."""
-    return _posts().submit(actions.PostRequest(room, user, text, client_id, reply_to))
+    request = actions.PostRequest(room, user, text, client_id, reply_to, attachments)
+    return _posts().submit(request)
 
 
 def user_for_token(token: str) -> asyncio.Future:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from .version import VERSION
+
 
 def encode(frame: dict) -> str:
     return orjson.dumps(frame).decode()
@@ -94,6 +96,8 @@ def apply_event(message: dict, event: dict) -> dict:
 def hello_frame(*, room: str, username: str, online: list[str], last_seq: int) -> dict:
     return {
         "type": "hello",
+        "v": 1,  # the protocol's version (/ws/ says 2)
+        "server": VERSION,  # the server's version (CHANGELOG.md)
         "room": room,
         "username": username,
         "online": online,

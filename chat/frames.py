@@ -75,8 +75,11 @@ class Attachment(TypedDict):
     id: str
     name: str
     size: Count
-    content_type: str
-    url: str
+    content_type: str  # sniffed from the bytes
+    url: str  # served only to readers of a live message that carries it
+    thumbnail_url: NotRequired[str]  # images
+    width: NotRequired[Count]
+    height: NotRequired[Count]
 
 
 class RoomSummary(TypedDict):
@@ -122,6 +125,7 @@ class EditedFrame(TypedDict):
     type: Literal["edited"]
     seq: Seq
     room: RoomName
+    username: Username  # who made the change (the author)
     ts: Timestamp
     username: NotRequired[Username]  # who made the change (the author)
     target: Seq
@@ -142,6 +146,7 @@ class DeletedFrame(TypedDict):
     type: Literal["deleted"]
     seq: Seq
     room: RoomName
+    username: NotRequired[Username]  # who deleted it (author, owner, staff)
     ts: NotRequired[Timestamp]
     username: NotRequired[Username]  # who deleted it
     target: NotRequired[Seq]
@@ -153,6 +158,7 @@ class ReactionFrame(TypedDict):
     type: Literal["reaction"]
     seq: Seq
     room: RoomName
+    username: Username  # who reacted or took the reaction back
     ts: Timestamp
     username: NotRequired[Username]  # who reacted or took it back
     target: Seq
@@ -174,6 +180,7 @@ class TopicFrame(TypedDict):
     type: Literal["topic"]
     seq: Seq
     room: RoomName
+    username: NotRequired[Username]  # who set it (as `by`)
     ts: Timestamp
     username: NotRequired[Username]  # the same as `by`
     topic: str
@@ -192,6 +199,8 @@ class HelloFrame(TypedDict):
     """Version 1, first frame: the room, who you are, who is online."""
 
     type: Literal["hello"]
+    v: Literal[1]  # the protocol's version
+    server: str  # the server's version (CHANGELOG.md)
     room: RoomName
     username: Username
     online: list[Username]
@@ -215,9 +224,9 @@ class HistoryFrame(TypedDict):
     complete: bool
     has_more: bool
     room: NotRequired[RoomName]  # version 2
-    # Version 2 sync: the room's newest seq when the page was read (live
-    # events follow from it; a page of messages may end before it).
-    last_seq: NotRequired[LastSeq]
+    # Version 2, in answer to a sync: the room's newest seq when the history
+    # was read; live events continue from the next one.
+    last_seq: NotRequired[Seq]
 
 
 class AckFrame(TypedDict):
@@ -247,7 +256,8 @@ class ErrorFrame(TypedDict):
     type: Literal["error"]
     code: ErrorCode
     detail: str
-    room: NotRequired[RoomName]  # version 2: the refused frame's
+    # Version 2: the refused frame's own values, echoed as sent (even a bad name).
+    room: NotRequired[str]
     client_id: NotRequired[ClientId]  # version 2: the refused frame's
 
 

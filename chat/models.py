@@ -1,8 +1,14 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+
+from accounts.deleted import deleted_user_id
+
+SET_DELETED = models.SET(deleted_user_id)
 
 
 class Room(models.Model):
@@ -74,8 +80,8 @@ class Message(models.Model):
     # 11 forever. seq is assigned under the room row's lock, so seq k is always
     # committed before seq k+1 exists (see actions.store_post).
     seq = models.BigIntegerField()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_messages"
+    user = models.ForeignKey(  # a deleted user's messages stay: accounts/deleted.py
+        settings.AUTH_USER_MODEL, on_delete=SET_DELETED, related_name="chat_messages"
     )
     text = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)
@@ -197,3 +203,53 @@ class MessageEdit(models.Model):
 
     class Meta:
         ordering = ["message", "edited_at"]
+
+
+def _upload_id() -> str:
+    # 128 random bits: an upload's URL cannot be guessed (and is checked
+    # against the access rule on every request anyway).
+    return secrets.token_urlsafe(16)
+
+
+def _upload_path(upload: "Upload", filename: str) -> str:
+    return f"uploads/{upload.created_at:%Y/%m}/{upload.id}"
+
+
+class Upload(models.Model):
+    """A file a user sent (chat.services.uploads). Served only to users who
+    may read a message that carries it, and to its owner until then."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=_upload_id)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="chat_uploads",
+    )
+    file = models.FileField(upload_to=_upload_path, max_length=200)
+    thumbnail = models.FileField(upload_to="thumbnails/", blank=True, max_length=200)
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class Attachment(models.Model):
+    """Message `seq` of `room` carries `upload`."""
+
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="uses")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["upload", "room", "seq"], name="chat_attachment_once"
+            )
+        ]
+        indexes = [models.Index(fields=["room", "seq"], name="chat_attachment_msg")]

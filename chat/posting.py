@@ -42,12 +42,18 @@ async def take_token(user) -> None:
 
 
 def submit(
-    user, room: str, text: str, client_id: str | None, reply_to: int | None = None
+    user,
+    room: str,
+    text: str,
+    client_id: str | None,
+    reply_to: int | None = None,
+    attachments: tuple = (),
 ) -> asyncio.Future:
     """Queue a post for storage; the future gets (message frame, is new) once
     committed, or the storage error (actions.PostRefused, DatabaseError).
-    `reply_to`: a message's seq (refused with not_found if there is none)."""
-    return batching.submit(room, user, text, client_id, reply_to)
+    `reply_to`: a message's seq (refused with not_found if there is none).
+    `attachments`: Upload rows of the poster's (services.uploads.owned_uploads)."""
+    return batching.submit(room, user, text, client_id, reply_to, attachments)
 
 
 async def finish(message: dict, created: bool) -> None:
@@ -58,7 +64,12 @@ async def finish(message: dict, created: bool) -> None:
 
 
 async def post_message(
-    user, room: str, text: str, client_id: str | None, reply_to: int | None = None
+    user,
+    room: str,
+    text: str,
+    client_id: str | None,
+    reply_to: int | None = None,
+    attachments: tuple = (),
 ) -> tuple[dict, bool]:
     """Store `text` (already validated by protocol.parse_post) in canonical
     `room` and publish it; return (the stored message frame, whether it is new).
@@ -68,6 +79,6 @@ async def post_message(
     the first time and publishes nothing.
     """
     await take_token(user)
-    message, created = await submit(user, room, text, client_id, reply_to)
+    message, created = await submit(user, room, text, client_id, reply_to, attachments)
     await finish(message, created)
     return message, created

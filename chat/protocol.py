@@ -21,11 +21,13 @@ class ErrorCode(StrEnum):
     TOO_LONG = "too_long"
     RATE_LIMITED = "rate_limited"
     FORBIDDEN = "forbidden"
+    # No such room or message, or one the user may not see: the same answer,
+    # so a non-member learns nothing (chat/access.py).
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # e.g. a room name that is taken
     # Not the client's fault: storage was unreachable; nothing was stored, the
     # same post (same client_id) may be sent again.
     UNAVAILABLE = "unavailable"
-    NOT_FOUND = "not_found"  # no such room or message, or not visible to you
-    CONFLICT = "conflict"  # e.g. a room name that is taken
     # HTTP only:
     UNAUTHORIZED = "unauthorized"  # no credentials, or a wrong or revoked token
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -119,6 +121,13 @@ def _post(text: object, client_id: object) -> PostFrame:
     ):
         raise FrameError(
             ErrorCode.BAD_FRAME, '"client_id" must be a string of 1 to 64 characters.'
+        )
+    # PostgreSQL cannot store U+0000 in text: refused here, on every backend,
+    # so a post means the same wherever it is stored.
+    if "\x00" in text or (client_id is not None and "\x00" in client_id):
+        field = "message" if "\x00" in text else "client_id"
+        raise FrameError(
+            ErrorCode.BAD_FRAME, f'"{field}" contains U+0000 (NUL), which is refused.'
         )
     text = text.strip()
     if not text:

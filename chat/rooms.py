@@ -1,7 +1,7 @@
 """Room names and the channel-layer group names built from them.
 
 One rule, used by the URL router, the consumer, the views and the page
-(static/chat/rooms.js repeats the same regular expression for the browser).
+(the index page gets the same pattern from the server, in its data block).
 """
 
 import re

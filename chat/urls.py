@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import files, views
 
 app_name = "chat"
 
@@ -8,5 +8,12 @@ urlpatterns = [
     path("", views.index, name="index"),
     # '.' is not allowed in a room name, so this cannot shadow a room.
     path("rooms.json", views.room_list, name="room_list"),
+    # Two segments: a room page is one, so these never shadow a room.
+    path("files/<str:upload_id>/", files.upload_file, name="upload"),
+    path(
+        "files/<str:upload_id>/thumbnail",
+        files.upload_thumbnail,
+        name="upload_thumbnail",
+    ),
     path("<str:room_name>/", views.room, name="room"),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from . import access
 from .events import iso_ts
-from .rooms import InvalidRoomName, canonical_room
+from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
 from .services.errors import no_room
 from .services.rooms import DM_PREFIX
 from .state import get_state
@@ -34,7 +34,19 @@ def _active_rooms(user):
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "chat/index.html", {"rooms": _active_rooms(request.user)})
+    config = {
+        "roomNamePattern": ROOM_NAME_RE.pattern,
+        "roomUrl": reverse("chat:room", args=["ROOM"]),
+        # Logged out there is no list to refresh (rooms.json needs a login).
+        "roomListUrl": (
+            reverse("chat:room_list") if request.user.is_authenticated else None
+        ),
+    }
+    return render(
+        request,
+        "chat/index.html",
+        {"rooms": _active_rooms(request.user), "index_config": config},
+    )
 
 
 @require_GET
@@ -92,5 +104,11 @@ def room(request: HttpRequest, room_name: str) -> HttpResponse:
         "maxFrameBytes": settings.CHAT_MAX_FRAME_BYTES,
         "typingInterval": settings.CHAT_TYPING_INTERVAL,
         "historyPage": settings.CHAT_HISTORY_ON_CONNECT,
+        # The page's socket is version 1 (one per room); docs/page.md.
+        "urls": {
+            "socket": f"/ws/chat/{name}/",
+            "page": reverse("chat:room", args=[name]),
+            "login": reverse("login"),
+        },
     }
     return render(request, "chat/room.html", {"room_name": name, "chat_config": config})

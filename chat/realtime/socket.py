@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from .. import events, limits, metrics, posting
+from .. import drain, events, limits, metrics, posting
 from ..logfmt import log_event
 from ..posting import RateLimited
 from ..protocol import CloseCode, ErrorCode, FrameError
@@ -132,11 +132,13 @@ class BaseSocket(AsyncWebsocketConsumer):
         """Accept the socket; frames to the client may be pushed from here."""
         self.accepted = True
         await self.accept()
+        drain.track(self)  # closed with 1012 when the server restarts
         metrics.CONNECTS.inc()
         metrics.OPEN_SOCKETS.inc()
 
     async def disconnect(self, code) -> None:
         self.state = SocketState.CLOSED
+        drain.forget(self)
         if self.accepted:
             self.outbox.close()
             metrics.OPEN_SOCKETS.dec()
@@ -278,6 +280,16 @@ class BaseSocket(AsyncWebsocketConsumer):
                 log.debug("close in %s failed (%s)", self.where, exc)
 
         asyncio.create_task(leave_then_close())
+
+    async def restart(self) -> None:
+        """The server is restarting (chat/drain.py): no frame is taken any
+        more, the acks of posts already taken and queued frames go first,
+        then 1012; the client resumes on another process (a post it sent
+        that was not taken is sent again with its client_id)."""
+        if self.state is SocketState.OPEN:
+            self.state = SocketState.CLOSING
+        await self.replies.drain()
+        await self.close(code=CloseCode.SERVICE_RESTART)
 
     def revoke(self) -> None:
         """Logged out, deactivated or token revoked: close with 4403."""

@@ -15,6 +15,7 @@ join (join_public, PUT .../members/<me>) is a `member` event.
 """
 
 import hashlib
+import unicodedata
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -45,6 +46,8 @@ class _Unchanged(Exception):
 def _user_named(username: object) -> Any:
     if not isinstance(username, str) or not username:
         raise BadRequest("A username must be a non-empty string.")
+    if len(username) > 150 or "\x00" in username:  # never a username
+        raise NotFound(f"No user named {username[:150]!r}.")
     user = (
         get_user_model()
         .objects.filter(username__iexact=username, is_active=True)
@@ -75,10 +78,12 @@ def _canonical_new_name(name) -> str:
     return canonical
 
 
-def clean_topic(topic) -> str:
+def clean_topic(topic: object) -> str:
     if not isinstance(topic, str):
         raise BadRequest('"topic" must be a string.')
-    topic = " ".join(topic.split())  # one line: no control characters
+    topic = " ".join(topic.split())  # one line
+    if any(unicodedata.category(c) == "Cc" for c in topic):
+        raise BadRequest("A topic may not contain control characters.")
     if len(topic) > TOPIC_MAX:
         raise BadRequest(
             f"The topic is {len(topic)} characters long; the limit is {TOPIC_MAX}."

@@ -72,6 +72,8 @@ async def connect():
             if headers is not None
             else [(b"authorization", f"Bearer {user.token}".encode())]
         )
+        if not any(name == b"host" for name, _ in hdrs):  # as a browser sends
+            hdrs = [*hdrs, (b"host", b"localhost:8000")]
         comm = WebsocketCommunicator(application, path, headers=hdrs)
         connected, code = await comm.connect()
         opened.append(comm)

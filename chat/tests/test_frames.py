@@ -120,7 +120,7 @@ def test_a_frame_off_its_type_is_refused_naming_the_field(frame, wrong):
 
 def test_history_items_are_room_events():
     """A history page may hold every kind of room event (resume), nothing else."""
-    edited = {"type": "edited", "seq": 5, "room": "lobby", "ts": TS}
+    edited = {"type": "edited", "seq": 5, "room": "lobby", "username": "a", "ts": TS}
     edited |= {"target": 3, "message": "new", "edited_at": TS}
     page = events.history_frame(messages=[edited], complete=True, has_more=False)
     assert frame_errors(page) == []

@@ -250,3 +250,34 @@ async def test_live_sockets_get_each_change_as_the_next_seq(make_user, connect):
     for comm in (a, b):
         got = [await comm.receive_json_from() for _ in range(2)]
         assert [(f["type"], f["seq"]) for f in got] == [("reaction", 2), ("edited", 3)]
+
+
+def test_a_page_around_a_seq_centres_on_it(team):
+    """history_page(around=S): the messages before S and from S on, `limit`
+    in all, oldest first, only messages (no other events)."""
+    alice = team[0]
+    for i in range(10):
+        actions.store_post("open", alice, f"m{i}", None)  # seqs 3..12
+    page, has_more = actions.history_page("open", None, 4, around=7)
+    assert [m["seq"] for m in page] == [5, 6, 7, 8] and has_more
+    page, has_more = actions.history_page("open", None, 5, around=2)
+    assert [m["seq"] for m in page] == [2, 3, 4, 5, 6] and not has_more
+
+
+@pytest.mark.parametrize("seq", [0, -1, 2**63, 2**70])
+def test_a_seq_that_cannot_exist_is_not_found_not_a_server_error(team, seq):
+    """Past a bigint PostgreSQL would refuse the query: the answer is still
+    not_found, for every change."""
+    alice = team[0]
+    _refused("not_found", messages.edit_message, alice, "team", seq, "x")
+    _refused("not_found", messages.delete_message, alice, "team", seq)
+    _refused("not_found", messages.react, alice, "team", seq, "👍")
+    _refused("not_found", messages.edit_history, alice, "team", seq)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bell\x07", "\x1b[31mred"])
+def test_control_characters_in_a_topic_or_username_are_refused(team, text):
+    alice = team[0]
+    _refused("bad_frame", rooms.set_topic, alice, "team", text)
+    _refused("not_found", rooms.add_member, alice, "team", text)
+    _refused("not_found", rooms.open_dm, alice, [text])

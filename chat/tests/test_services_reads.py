@@ -77,7 +77,7 @@ def test_reading_a_room_one_cannot_see_is_not_found(trio):
     )
 
 
-def test_rejoining_counts_from_the_old_read_position_or_zero(trio):
+def test_a_member_added_again_counts_unread_from_zero(trio):
     """Leaving drops the read position; a member added again starts at 0."""
     alice, bob, _ = trio
     actions.store_post("team", alice, "before", None)  # 3

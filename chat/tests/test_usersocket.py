@@ -438,8 +438,10 @@ async def test_v2_authenticates_as_v1_session_with_origin_or_refused(make_user, 
         client.force_login(alice)
         return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
+    # The Origin must be the handshake's own scheme://host:port (chat.auth).
+    host = (b"host", b"localhost:8000")
     comm = WebsocketCommunicator(
-        application, "/ws/", headers=[await cookie(), (b"origin", origin)]
+        application, "/ws/", headers=[await cookie(), host, (b"origin", origin)]
     )
     connected, _ = await comm.connect()
     assert connected == (origin == b"http://localhost:8000")

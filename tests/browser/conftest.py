@@ -65,3 +65,42 @@ def create_users(deployment, *usernames: str) -> dict[str, str]:
         "    print(name, ApiToken.objects.issue(user)[1])",
     )
     return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+# axe-core, the accessibility auditor (`make axe` installs it with npm).
+AXE_CORE = Path(
+    os.environ.get(
+        "AXE_CORE",
+        Path(__file__).resolve().parent.parent.parent
+        / ".cache/npm/node_modules/axe-core/axe.min.js",
+    )
+)
+# The rules of WCAG 2.0-2.2 A and AA, and axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@pytest.fixture
+def axe():
+    """audit(page) -> every violation axe-core finds, as
+    [{id, impact, help, targets}]; skips (fails under CI) without axe-core."""
+    problem = None if AXE_CORE.exists() else f"no {AXE_CORE} (run `make axe`)"
+    require("axe-core", problem)
+    source = AXE_CORE.read_text()
+
+    async def audit(page) -> list[dict]:
+        # Evaluated through the DevTools protocol, so a Content-Security-Policy
+        # that forbids inline scripts does not stop it.
+        if not await page.evaluate("() => Boolean(window.axe)"):
+            await page.evaluate(source)
+        return await page.evaluate(
+            """async (tags) => {
+                const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    targets: v.nodes.map(n => n.target.join(" ")).slice(0, 5),
+                }));
+            }""",
+            AXE_TAGS,
+        )
+
+    return audit

@@ -79,6 +79,7 @@ async def test_sign_up_enter_room_and_live_room_list(deployment, browser, artifa
     await expect(alice.locator(".account .me")).to_have_text("alice")
 
     room_box = alice.get_by_label("Enter or create a room")
+    await expect(alice.locator("#room-form[data-ready]")).to_have_count(1)
     await room_box.fill("café room")
     await room_box.press("Enter")
     error = alice.locator("#room-name-error")

@@ -1,0 +1,115 @@
+"""Page preferences: theme (system, light, dark) and language.
+
+A logged-in user's choice is stored in `Preference`, so every device gets it;
+at login it is copied into the session, which is where every request reads
+it (no query per page). A visitor's choice lives in the session only.
+Without a choice the page follows the system (prefers-color-scheme) and the
+browser's language (LocaleMiddleware, Accept-Language).
+"""
+
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
+from django.utils.decorators import sync_and_async_middleware
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from .models import Preference
+
+SESSION_KEY = "preferences"
+THEMES = [code for code, _ in Preference.THEMES]
+
+
+def _language_codes() -> list[str]:
+    return [code for code, _ in settings.LANGUAGES]
+
+
+def _activate(request: HttpRequest, prefs: dict) -> None:
+    language = prefs.get("language")
+    if language in _language_codes():
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+
+
+@sync_and_async_middleware
+def preference_middleware(get_response):
+    """The user's language, when they chose one, over the browser's.
+
+    After LocaleMiddleware (which picked the browser's) and the session.
+    """
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            _activate(request, await request.session.aget(SESSION_KEY, {}))
+            return await get_response(request)
+
+    else:
+
+        def middleware(request):
+            _activate(request, request.session.get(SESSION_KEY, {}))
+            return get_response(request)
+
+    return middleware
+
+
+def preferences(request: HttpRequest) -> dict:
+    """Template context: `theme` ("system", "light" or "dark") and
+    `language_chosen` ("" for the browser's)."""
+    session = getattr(request, "session", None)
+    prefs = session.get(SESSION_KEY, {}) if session is not None else {}
+    return {
+        "theme": prefs.get("theme", "system"),
+        "language_chosen": prefs.get("language", ""),
+    }
+
+
+@receiver(user_logged_in)
+def _load_on_login(sender, request, user, **kwargs) -> None:
+    if request is None:
+        return
+    row = Preference.objects.filter(user=user).first()
+    if row is not None:
+        request.session[SESSION_KEY] = {"theme": row.theme, "language": row.language}
+
+
+@require_POST
+def save(request: HttpRequest) -> HttpResponse:
+    """POST theme and/or language: saved for the user (or the visitor's
+    session). Answers JSON to `Accept: application/json`, else goes back to
+    `next`. A value out of its list is refused with 400, saying which."""
+    prefs = dict(request.session.get(SESSION_KEY, {}))
+    for field, allowed in (("theme", THEMES), ("language", ["", *_language_codes()])):
+        if field not in request.POST:
+            continue
+        value = request.POST[field]
+        if value not in allowed:
+            detail = f"{field} must be one of: {', '.join(repr(a) for a in allowed)}."
+            return JsonResponse({"code": "bad_frame", "detail": detail}, status=400)
+        prefs[field] = value
+    request.session[SESSION_KEY] = prefs
+    if request.user.is_authenticated:
+        Preference.objects.update_or_create(
+            user=request.user,
+            defaults={
+                "theme": prefs.get("theme", "system"),
+                "language": prefs.get("language", ""),
+            },
+        )
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {
+                "theme": prefs.get("theme", "system"),
+                "language": prefs.get("language", ""),
+            }
+        )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("chat:index")
+    return redirect(target)

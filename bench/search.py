@@ -1,0 +1,206 @@
+"""Search latency over a large history (issue 15's goal: p50 <= 50 ms,
+p99 <= 200 ms over 1,000,000 messages in 500 rooms).
+
+    python -m bench.search                       # SQLite, 1,000,000 messages
+    python -m bench.search --db postgres://postgres@127.0.0.1:5432/postgres
+    python -m bench.search --messages 100000     # a quicker look
+
+It builds a fresh database (a temporary SQLite file, or a new PostgreSQL
+database next to the URL given, dropped afterwards) through the project's
+migrations, so the search indexes are the real ones, filled by the real
+triggers and generated columns as rows are inserted. The searching user is a
+member of 100 private rooms; the other 400 are public, so every query
+crosses the access rule as it does for users. It then times each kind of
+query the page sends and prints p50 and p99 per kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORDS = (
+    "release deploy build test merge review branch server client socket room "
+    "message search index database cache queue worker metric alert incident "
+    "design meeting lunch coffee friday monday weekend holiday budget roadmap "
+    "customer ticket support feature bug crash latency throughput memory disk"
+).split()
+CJK = ["日本語のテキスト", "中文消息内容", "한국어 메시지"]
+QUERIES = {
+    "common word": "deploy",
+    "two words": "release review",
+    "stemmed": "deployed",
+    "rare word": "zanzibar",
+    "fragment": "ploym",
+    "url fragment": "example.com/issue/77",
+    "cjk": "日本語",
+    "from: filter": "budget from:user7",
+    "in: room": "crash in:room-42",
+}
+
+
+def text_for(rng: random.Random, i: int) -> str:
+    words = rng.choices(WORDS, k=rng.randint(4, 14))
+    if i % 50 == 0:
+        words.append(f"https://example.com/issue/{i % 997}")
+    if i % 97 == 0:
+        words.append(rng.choice(CJK))
+    if i % 10007 == 0:
+        words.append("zanzibar")
+    if i % 13 == 0:
+        words.append("deployment")
+    return " ".join(words)
+
+
+def build(messages: int, rooms: int, batch: int = 5000) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from chat.models import Membership, Room
+
+    User = get_user_model()
+    users = [User(username=f"user{i}") for i in range(50)]
+    User.objects.bulk_create(users)
+    users = list(User.objects.order_by("id"))
+    searcher = users[0]
+    made = []
+    for i in range(rooms):
+        kind = Room.Kind.PRIVATE if i < rooms // 5 else Room.Kind.PUBLIC
+        made.append(Room(name=f"room-{i}", kind=kind))
+    Room.objects.bulk_create(made)
+    made = list(Room.objects.order_by("id"))
+    Membership.objects.bulk_create(
+        [Membership(room=r, user=searcher) for r in made[: rooms // 5]]
+    )
+    rng = random.Random(7)
+    seqs = dict.fromkeys((r.pk for r in made), 0)
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        "INSERT INTO chat_message (room_id, seq, user_id, text, created_at) "
+        "VALUES (%s, %s, %s, %s, %s)"
+    )
+    started = time.perf_counter()
+    for start in range(0, messages, batch):
+        rows = []
+        for i in range(start, min(messages, start + batch)):
+            room = made[rng.randrange(rooms)].pk
+            seqs[room] += 1
+            author = users[rng.randrange(len(users))].pk
+            rows.append((room, seqs[room], author, text_for(rng, i), stamp))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        done = min(messages, start + batch)
+        if done % 100_000 == 0 or done == messages:
+            rate = done / (time.perf_counter() - started)
+            print(f"  {done:>9,} messages stored ({rate:,.0f}/s)", flush=True)
+    for pk, last in seqs.items():
+        Room.objects.filter(pk=pk).update(last_seq=last)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def measure(rounds: int) -> dict[str, list[float]]:
+    from django.contrib.auth import get_user_model
+
+    from chat.services.search import search
+
+    searcher = get_user_model().objects.get(username="user0")
+    timings: dict[str, list[float]] = {name: [] for name in QUERIES}
+    for query in QUERIES.values():
+        search(searcher, query)  # warm the caches once
+    for _ in range(rounds):
+        for name, query in QUERIES.items():
+            started = time.perf_counter()
+            search(searcher, query, limit=20)
+            timings[name].append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.search",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a postgres:// URL")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--rooms", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    drop = None
+    if args.db == "sqlite":
+        path = Path(tempfile.mkdtemp()) / "search-bench.sqlite3"
+        url = f"sqlite:///{path}"
+    else:
+        import psycopg
+
+        name = f"chat_search_bench_{secrets.token_hex(3)}"
+        with psycopg.connect(args.db, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{args.db.rpartition('/')[0]}/{name}"
+
+        def drop() -> None:
+            with psycopg.connect(args.db, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    try:
+        call_command("migrate", verbosity=0)
+        print(
+            f"search benchmark on {connection.vendor}: {args.messages:,} messages, "
+            f"{args.rooms} rooms"
+        )
+        build(args.messages, args.rooms)
+        timings = measure(args.rounds)
+        print(
+            f"\n{'query':<14} {'example':<24} {'p50 ms':>8} {'p99 ms':>8} {'hits':>5}"
+        )
+        from django.contrib.auth import get_user_model
+
+        from chat.services.search import search
+
+        searcher = get_user_model().objects.get(username="user0")
+        everything = []
+        for name, values in timings.items():
+            everything += values
+            hits = len(search(searcher, QUERIES[name], limit=20))
+            print(
+                f"{name:<14} {QUERIES[name]:<24} {statistics.median(values):>8.1f} "
+                f"{percentile(values, 99):>8.1f} {hits:>5}"
+            )
+        print(
+            f"{'all':<14} {'':<24} {statistics.median(everything):>8.1f} "
+            f"{percentile(everything, 99):>8.1f}"
+        )
+    finally:
+        connection.close()
+        if drop is not None:
+            drop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

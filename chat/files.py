@@ -1,0 +1,46 @@
+"""Serving uploaded files: `/chat/files/<id>/` and its thumbnail.
+
+Every request asks chat.services.uploads.readable_upload (the access rule:
+a user who may read a live message carrying the file, or its owner before
+it is posted). Every other case, anonymous included, is the same 404, so a
+URL tells a stranger nothing. The answer can never run in the page's
+origin: the type is the sniffed one, `nosniff` stops the browser guessing
+another, anything but a plain image is a download, and the CSP sandboxes
+whatever is opened anyway.
+"""
+
+from django.http import FileResponse, Http404, HttpRequest
+from django.views.decorators.http import require_GET
+
+from .services.uploads import readable_upload
+
+_INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+def _serve(request: HttpRequest, upload_id: str, thumbnail: bool) -> FileResponse:
+    upload = readable_upload(request.user, upload_id)
+    if upload is None or (thumbnail and not upload.thumbnail):
+        raise Http404("No such file.")
+    stored = upload.thumbnail if thumbnail else upload.file
+    content_type = "image/png" if thumbnail else upload.content_type
+    response = FileResponse(
+        stored.open("rb"),
+        content_type=content_type,
+        as_attachment=content_type not in _INLINE,
+        filename=upload.name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+@require_GET
+def upload_file(request: HttpRequest, upload_id: str) -> FileResponse:
+    return _serve(request, upload_id, thumbnail=False)
+
+
+@require_GET
+def upload_thumbnail(request: HttpRequest, upload_id: str) -> FileResponse:
+    return _serve(request, upload_id, thumbnail=True)

@@ -1,0 +1,287 @@
+"""Full-text search over the messages a user may read (`GET /api/v1/search`).
+
+What is found: words with stemming ("deploys" finds "deployed"), and any
+substring of at least three characters, which covers word fragments, URLs
+and non-Latin text such as Chinese or Japanese, which has no spaces to split
+words on. The indexes live in the database and are kept up to date in the
+transaction that stores, edits or deletes a message:
+
+- PostgreSQL: a generated `tsvector` column with a GIN index (words, English
+  stemming) and a `pg_trgm` GIN index on the text (substrings);
+- SQLite: two FTS5 tables kept by triggers, one with the porter stemmer
+  (words), one with the trigram tokenizer (substrings).
+
+(migrations/0003_search.py makes both.) Only rooms the user may read *at
+query time* are searched (chat.access.visible_rooms), and only messages that
+are not deleted. So a room the user left, or a private room the user is not
+in, never gives a result, a snippet or a count. Results come newest first,
+as the protocol says, each with `highlights`: [start, end) character ranges
+of the query's terms in the text, for the page to mark.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from .. import access
+from ..actions import frames_by_pk
+from ..models import Message
+from ..rooms import InvalidRoomName, canonical_room
+from .errors import BadRequest
+
+_FILTER = re.compile(r"^(from|in|has|before|after):(\S+)$", re.IGNORECASE)
+_LINK = re.compile(r"https?://", re.IGNORECASE)
+MAX_QUERY = 200  # characters
+
+
+@dataclass
+class Query:
+    """A search box's text, split into its words and its filters."""
+
+    text: str = ""
+    sender: str | None = None
+    room: str | None = None
+    has: set[str] = field(default_factory=set)
+    before: date | None = None
+    after: date | None = None
+
+    @property
+    def terms(self) -> list[str]:
+        return self.text.split()
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(
+            f"{name}: needs a date as YYYY-MM-DD, not {value!r}."
+        ) from None
+
+
+def parse_query(q: str) -> Query:
+    """`deploy from:alice in:dev has:link before:2026-12-01 after:2026-11-01`."""
+    if len(q) > MAX_QUERY:
+        raise BadRequest(f"The query is over {MAX_QUERY} characters.")
+    if "\x00" in q:
+        raise BadRequest("The query contains a NUL character (U+0000).")
+    query = Query()
+    words = []
+    for token in q.split():
+        found = _FILTER.match(token)
+        if found is None:
+            words.append(token)
+            continue
+        name, value = found.group(1).lower(), found.group(2)
+        if name == "from":
+            query.sender = value.lstrip("@").lower()
+        elif name == "in":
+            query.room = value.lstrip("#")
+        elif name == "has":
+            if value.lower() not in ("link", "file"):
+                raise BadRequest(f"has:{value}: only has:link and has:file exist.")
+            query.has.add(value.lower())
+        elif name == "before":
+            query.before = _day(value, "before")
+        else:
+            query.after = _day(value, "after")
+    query.text = " ".join(words)
+    return query
+
+
+def _fts_phrase(text: str) -> str:
+    """One FTS5 string (a phrase): quotes doubled, so input is never syntax."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _text_match(terms: list[str]) -> tuple[Q, dict[str, RawSQL]]:
+    """Every term must be found, as a stemmed word or as a substring: the
+    condition, over the annotations it names."""
+    condition = Q()
+    annotations: dict[str, RawSQL] = {}
+    for i, term in enumerate(terms):
+        if connection.vendor == "postgresql":
+            sql = (
+                "(search @@ plainto_tsquery('english', %s)"
+                " OR text ILIKE %s ESCAPE '\\')"
+            )
+            params: tuple = (term, _like(term))
+        elif connection.vendor == "sqlite":
+            words = (
+                f"{Message._meta.db_table}.id IN (SELECT rowid FROM"
+                " chat_message_words WHERE chat_message_words MATCH %s)"
+            )
+            if len(term) >= 3:  # the trigram index needs three characters
+                sql = (
+                    f"({words} OR {Message._meta.db_table}.id IN (SELECT rowid"
+                    " FROM chat_message_tri WHERE chat_message_tri MATCH %s))"
+                )
+                params = (_fts_phrase(term), _fts_phrase(term))
+            else:
+                sql = f"({words} OR text LIKE %s ESCAPE '\\')"
+                params = (_fts_phrase(term), _like(term))
+        else:  # another database: substrings only, unindexed
+            condition &= Q(text__icontains=term)
+            continue
+        name = f"match_{i}"
+        condition &= Q(**{name: True})
+        annotations[name] = RawSQL(sql, params, output_field=BooleanField())
+    return condition, annotations
+
+
+def highlights(text: str, terms: list[str]) -> list[list[int]]:
+    """[start, end) ranges where the terms (or a word starting like them)
+    stand in `text`, case-insensitively, merged and in order."""
+    lowered = text.lower()
+    ranges: list[list[int]] = []
+    for term in terms:
+        needle = term.lower()
+        stem = needle if needle in lowered else needle[: max(3, len(needle) - 2)]
+        start = lowered.find(stem)
+        while start >= 0 and stem:
+            end = start + len(stem)
+            while end < len(text) and text[end].isalnum():  # the whole word
+                end += 1
+            ranges.append([start, end])
+            start = lowered.find(stem, end)
+    ranges.sort()
+    merged: list[list[int]] = []
+    for start, end in ranges:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def search(
+    user,
+    q: str,
+    *,
+    room: str | None = None,
+    sender: str | None = None,
+    limit: int | None = None,
+) -> list[dict]:
+    """The messages matching `q` in rooms `user` may read now, newest first."""
+    query = parse_query(q or "")
+    room = room or query.room
+    sender = (sender or query.sender or "").lstrip("@").lower() or None
+    if not query.terms and not (sender or room or query.has):
+        raise BadRequest("Say what to search for: words, from:, in: or has:.")
+    page_max = settings.CHAT_HISTORY_PAGE_MAX
+    limit = 20 if limit is None else limit
+    if not 1 <= limit <= page_max:
+        raise BadRequest(f"limit must be between 1 and {page_max}.")
+
+    rooms = access.visible_rooms(user)
+    if room is not None:
+        try:
+            rooms = rooms.filter(name=canonical_room(room))
+        except InvalidRoomName:
+            return []  # as for a room that does not exist: nothing found
+    # The readable rooms as a list of ids: a subquery here makes SQLite plan
+    # the whole search around the rooms instead of the index's matches.
+    room_ids = list(rooms.values_list("pk", flat=True))
+    if not room_ids:
+        return []
+    found = Message.objects.filter(
+        room_id__in=room_ids, kind=Message.Kind.MESSAGE, deleted_at=None
+    )
+    if sender:
+        found = found.filter(user__username__iexact=sender)
+    if "link" in query.has:
+        found = found.filter(text__iregex=_LINK.pattern)
+    if "file" in query.has:
+        from ..models import Attachment
+
+        found = found.filter(
+            Exists(
+                Attachment.objects.filter(room=OuterRef("room"), seq=OuterRef("seq"))
+            )
+        )
+    tz = timezone.get_current_timezone()
+    if query.before:
+        found = found.filter(created_at__lt=datetime.combine(query.before, time(), tz))
+    if query.after:
+        moment = datetime.combine(query.after, time.max, tz)
+        found = found.filter(created_at__gt=moment)
+    if query.terms and connection.vendor == "sqlite":
+        rows = _sqlite_newest(found, query.terms, limit)
+        if rows is not None:
+            return _results(rows, query.terms)
+    if query.terms:
+        condition, annotations = _text_match(query.terms)
+        found = found.alias(**annotations).filter(condition)
+    # Newest first by id: ids are taken in insertion order, so this is the
+    # order messages were stored in, and the primary key's index serves it.
+    rows = list(found.order_by("-id").values_list("room__name", "pk")[:limit])
+    return _results(rows, query.terms)
+
+
+_CHUNK = 2000  # index matches read at a time, newest first
+_SCAN_MAX = 200_000  # past this many, one exact query answers instead
+
+
+def _sqlite_newest(found, terms: list[str], limit: int) -> list | None:
+    """On SQLite: the newest `limit` hits, walking both FTS indexes' matches
+    from the newest rowid down, a chunk at a time, and keeping those that
+    the other conditions (rooms, deletions, filters) allow. A common word
+    stops after the first chunk instead of sorting every match; None when
+    this walk does not apply (a term under three characters, which the
+    trigram index cannot find) or would read too much."""
+    if any(len(term) < 3 for term in terms):
+        return None
+    expression = " AND ".join(_fts_phrase(term) for term in terms)
+    rows: list = []
+    below: int | None = None
+    scanned = 0
+    with connection.cursor() as cursor:
+        while len(rows) < limit:
+            ids: set[int] = set()
+            floor = None
+            for table in ("chat_message_words", "chat_message_tri"):
+                sql = f"SELECT rowid FROM {table} WHERE {table} MATCH %s"
+                params: list = [expression]
+                if below is not None:
+                    sql += " AND rowid < %s"
+                    params.append(below)
+                cursor.execute(sql + " ORDER BY rowid DESC LIMIT %s", [*params, _CHUNK])
+                chunk = [row[0] for row in cursor.fetchall()]
+                ids.update(chunk)
+                if len(chunk) == _CHUNK:  # more below: complete only above its end
+                    floor = chunk[-1] if floor is None else max(floor, chunk[-1])
+            if floor is not None:
+                ids = {i for i in ids if i >= floor}
+            if not ids:
+                break
+            page = found.filter(pk__in=ids).order_by("-id")
+            rows += list(page.values_list("room__name", "pk")[: limit - len(rows)])
+            scanned += len(ids)
+            if floor is None:
+                break  # both indexes exhausted
+            if scanned > _SCAN_MAX:
+                return None
+            below = floor
+    return rows
+
+
+def _results(rows: list[tuple[str, int]], terms: list[str]) -> list[dict]:
+    """The current state of each hit, in the order of `rows`."""
+    frames = frames_by_pk([pk for _, pk in rows])
+    results = []
+    for _, pk in rows:
+        frame = dict(frames[pk])
+        frame["highlights"] = highlights(frame["message"], terms)
+        results.append(frame)
+    return results

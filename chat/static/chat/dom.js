@@ -1,0 +1,32 @@
+// DOM helpers. Every piece of text goes into the page with textContent,
+// never as HTML.
+
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Data blocks the server writes with json_script: URLs, limits, close codes.
+export function serverData(id) {
+  const node = document.getElementById(id);
+  return node ? JSON.parse(node.textContent) : {};
+}
+
+// A stable colour per name, for avatars (a hue; the lightness is the theme's).
+export function hue(name) {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360;
+  return h;
+}
+
+export function avatar(name, small) {
+  const node = el("span", small ? "avatar small" : "avatar", (name[0] || "?").toUpperCase());
+  node.setAttribute("aria-hidden", "true");
+  // CSSOM, not a style attribute: allowed by a strict Content-Security-Policy.
+  node.style.setProperty("--hue", hue(name));
+  return node;
+}
