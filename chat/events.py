@@ -74,9 +74,8 @@ def apply_event(message: dict, event: dict) -> dict:
         return message
     if kind == "edited":
         frame = dict(message, message=event["message"], edited_at=event["edited_at"])
-        frame.pop("mentions", None)
-        frame.pop("mentions_room", None)
-        for key in ("mentions", "mentions_room"):
+        for key in ("mentions", "mentions_room"):  # those of the new text
+            frame.pop(key, None)
             if key in event:
                 frame[key] = event[key]
         return frame

@@ -127,7 +127,6 @@ class EditedFrame(TypedDict):
     room: RoomName
     username: Username  # who made the change (the author)
     ts: Timestamp
-    username: NotRequired[Username]  # who made the change (the author)
     target: Seq
     message: str  # empty once the message is deleted
     edited_at: Timestamp
@@ -148,7 +147,6 @@ class DeletedFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who deleted it (author, owner, staff)
     ts: NotRequired[Timestamp]
-    username: NotRequired[Username]  # who deleted it
     target: NotRequired[Seq]
 
 
@@ -160,7 +158,6 @@ class ReactionFrame(TypedDict):
     room: RoomName
     username: Username  # who reacted or took the reaction back
     ts: Timestamp
-    username: NotRequired[Username]  # who reacted or took it back
     target: Seq
     emoji: str
     users: list[Username]
@@ -182,7 +179,6 @@ class TopicFrame(TypedDict):
     room: RoomName
     username: NotRequired[Username]  # who set it (as `by`)
     ts: Timestamp
-    username: NotRequired[Username]  # the same as `by`
     topic: str
     by: Username
 

@@ -235,6 +235,14 @@ class PublicRoomList(Schema):
     rooms: list[PublicRoom] = Field(..., description="Most recently active first.")
 
 
+# chat.services.rooms.clean_topic: after white space runs become one space,
+# no character of Unicode category Cc and at most 250 characters.
+TOPIC_RULE: dict[str, JsonValue] = {
+    "maxLength": 250,
+    "pattern": "^[^\\x00-\\x08\\x0e-\\x1b\\x7f-\\x84\\x86-\\x9f]*$",
+}
+
+
 class NewRoom(Body):
     name: str = Field(
         ...,
@@ -243,13 +251,23 @@ class NewRoom(Body):
         json_schema_extra={"pattern": ROOM_PATTERN},
     )
     kind: Literal["public", "private"] = "public"
-    topic: str = Field("", description="One line, at most 250 characters.")
+    topic: str = Field(
+        "",
+        description="One line (white space runs become one space), at most 250 "
+        "characters, no control characters.",
+        json_schema_extra=TOPIC_RULE,
+    )
 
 
 class RoomChange(Body):
     """Either or both; one left out (or null) stays as it is."""
 
-    topic: str | None = Field(None, description="Any member; one line, 250 max.")
+    topic: str | None = Field(
+        None,
+        description="Any member; one line, at most 250 characters, no control "
+        "characters.",
+        json_schema_extra=TOPIC_RULE,
+    )
     notify: Notify | None = Field(None, description="Yours: which messages notify.")
 
 

@@ -266,8 +266,8 @@ def test_a_page_around_a_seq_centres_on_it(team):
 
 @pytest.mark.parametrize("seq", [0, -1, 2**63, 2**70])
 def test_a_seq_that_cannot_exist_is_not_found_not_a_server_error(team, seq):
-    """Past a bigint PostgreSQL would refuse the query: the answer is still
-    not_found, for every change."""
+    """No such message, even past a bigint (which PostgreSQL cannot store):
+    not_found for every change, never a server error."""
     alice = team[0]
     _refused("not_found", messages.edit_message, alice, "team", seq, "x")
     _refused("not_found", messages.delete_message, alice, "team", seq)
