@@ -12,7 +12,7 @@ import orjson
 from django.conf import settings
 
 from .protocol import ErrorCode, FrameError, parse_post
-from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
+from .rooms import InvalidRoomName, canonical_room
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +101,8 @@ def context(data) -> dict:
     found = {}
     if isinstance(data, dict):
         room, client_id = data.get("room"), data.get("client_id")
-        if isinstance(room, str) and ROOM_NAME_RE.fullmatch(room):
-            found["room"] = room.lower()  # a frame's room, if a room name
+        if isinstance(room, str):
+            found["room"] = room[:64].lower()
         if isinstance(client_id, str) and len(client_id) <= 64:
             found["client_id"] = client_id
     return found
