@@ -24,7 +24,7 @@ $(BIN)/python:
 ## and the missing packages come from the index instead.
 $(VENV)/.installed: pyproject.toml $(LOCK_DEV) | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK_DEV)
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps -e . -e clients/python
 	@$(BIN)/pip check >/dev/null || { \
 	  echo "warning: $(LOCK_DEV) is stale: pyproject.toml needs packages it does not lock:"; \
 	  $(BIN)/pip check | sed 's/^/  /'; \
