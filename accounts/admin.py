@@ -2,7 +2,13 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from chat.moderation import record
+
+from .forms import AdminLoginForm
 from .models import ApiToken
+
+# Failed admin logins count with the others (accounts.credentials).
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(ApiToken)
@@ -27,8 +33,10 @@ class ChatUserAdmin(UserAdmin):
         count = 0
         # save(), not update(): the post_save signal closes the user's sockets
         # on every process (chat/signals.py).
-        for user in queryset.filter(is_active=True):
+        users = list(queryset.filter(is_active=True))
+        for user in users:
             user.is_active = False
             user.save(update_fields=["is_active"])
             count += 1
+        record(request.user, "deactivated", users)
         self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)

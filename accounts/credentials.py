@@ -2,8 +2,10 @@
 
 Synchronous: the password hash (PBKDF2, ~0.3 s of CPU on purpose) and the
 ORM run in a thread, never on the event loop. Async callers use
-`sync_to_async(..., thread_sensitive=False)` (a thread of the pool, so a
-flood of wrong passwords never queues other users' queries behind it).
+`database_sync_to_async(..., thread_sensitive=False,
+executor=password_executor())`: a few threads of their own, at a lower CPU
+priority (nice 10), so a flood of wrong passwords neither queues other
+users' queries behind it nor takes the event loop's CPU time.
 
 Failed logins are counted per account (the username, case-folded) and per
 address (the client's IP) in fixed windows on the shared state
@@ -13,6 +15,9 @@ the seconds to wait; a success clears the account's count, not the
 address's.
 """
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,7 +25,16 @@ from django.contrib.auth import authenticate
 
 from chat.state import throttle
 
-from .models import ApiToken
+from .models import ApiToken, TokenLimitReached
+
+__all__ = [
+    "CredentialsRefused",
+    "IssuedToken",
+    "LoginThrottled",
+    "TokenLimitReached",
+    "check_credentials",
+    "issue_token",
+]
 
 
 class CredentialsRefused(Exception):
@@ -47,6 +61,33 @@ class IssuedToken:
     username: str
 
 
+_executor: list[ThreadPoolExecutor] = []
+_executor_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    try:  # Linux: a thread's own nice value (a no-op elsewhere)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+def password_executor() -> ThreadPoolExecutor:
+    """The threads that check passwords for async callers: as many as
+    CHAT_PASSWORD_THREADS, each niced, so hashing yields the CPU to the
+    event loop."""
+    with _executor_lock:
+        if not _executor:
+            _executor.append(
+                ThreadPoolExecutor(
+                    max_workers=settings.CHAT_PASSWORD_THREADS,
+                    thread_name_prefix="password",
+                    initializer=_lower_priority,
+                )
+            )
+        return _executor[0]
+
+
 def _keys(username: str, address: str) -> dict[str, int]:
     return {
         f"login:user:{username.casefold()}": settings.CHAT_LOGIN_FAILURES_PER_ACCOUNT,
@@ -71,7 +112,8 @@ def check_credentials(request, username: str, password: str, address: str):
 
 
 def issue_token(username: str, password: str, address: str) -> IssuedToken:
-    """POST /api/token: check the credentials (throttled), then a new token."""
+    """POST /api/token: check the credentials (throttled), then a new token
+    (TokenLimitReached past CHAT_TOKENS_PER_USER)."""
     user = check_credentials(None, username, password, address)
     _row, token = ApiToken.objects.issue(user)
     return IssuedToken(token, user.get_username())

@@ -1,9 +1,13 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,15 +15,39 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ApiTokenManager(models.Manager):
+class TokenLimitReached(Exception):
+    """The user holds CHAT_TOKENS_PER_USER tokens already."""
+
+    def __init__(self, limit: int) -> None:
+        self.detail = (
+            f"You hold {limit} tokens, the most allowed; delete one first "
+            "(the tokens page, or DELETE /api/tokens/<id>)."
+        )
+        super().__init__(self.detail)
+
+
+class ApiTokenManager(models.Manager["ApiToken"]):
     def issue(self, user) -> tuple["ApiToken", str]:
         """Create a token for `user`; return the row and the token itself.
 
         Only the token's SHA-256 is stored, so the token is shown once, here.
+        At most CHAT_TOKENS_PER_USER live tokens per user (TokenLimitReached);
+        with CHAT_TOKEN_MAX_AGE set, the token stops working that many
+        seconds after its issue (expired ones are deleted here).
         """
+        self.filter(user=user, expires_at__lte=timezone.now()).delete()
+        limit = settings.CHAT_TOKENS_PER_USER
+        if self.filter(user=user).count() >= limit:
+            raise TokenLimitReached(limit)
         token = secrets.token_urlsafe(32)
-        row = self.create(user=user, digest=token_digest(token))
+        max_age = settings.CHAT_TOKEN_MAX_AGE
+        expires_at = timezone.now() + timedelta(seconds=max_age) if max_age else None
+        row = self.create(user=user, digest=token_digest(token), expires_at=expires_at)
         return row, token
+
+    def live(self):
+        """Tokens not expired."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
 
 
 class ApiToken(models.Model):
@@ -30,6 +58,7 @@ class ApiToken(models.Model):
     )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ApiTokenManager()
 
@@ -38,6 +67,47 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.digest[:8]}… of {self.user}"
+
+
+class InviteManager(models.Manager["Invite"]):
+    def usable(self, code: str) -> "Invite | None":
+        """The unused invite with this code, or None."""
+        if not code:
+            return None
+        return self.filter(code=code, used_at__isnull=True).first()
+
+
+class Invite(models.Model):
+    """A one-use sign-up link (CHAT_SIGNUP=invite), made by staff with
+    `manage.py chat_invite <staff username>`."""
+
+    code = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invite",
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InviteManager()
+
+    def __str__(self) -> str:
+        return f"invite by {self.created_by}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.code:
+            self.code = secrets.token_urlsafe(24)
+        super().save(*args, **kwargs)
+
+    def use(self, user) -> None:
+        self.used_by, self.used_at = user, timezone.now()
+        self.save(update_fields=["used_by", "used_at"])
 
 
 class Preference(models.Model):
@@ -91,9 +161,11 @@ def users_for_tokens(tokens: list[str]) -> list:
 def _token_queryset(digests: list[str]):
     """(token id, user id, username, digest) of the tokens of active users."""
     username = f"user__{get_user_model().USERNAME_FIELD}"
-    return ApiToken.objects.filter(
-        digest__in=digests, user__is_active=True
-    ).values_list("pk", "user_id", username, "digest")
+    return (
+        ApiToken.objects.live()
+        .filter(digest__in=digests, user__is_active=True)
+        .values_list("pk", "user_id", username, "digest")
+    )
 
 
 def _token_user(row):

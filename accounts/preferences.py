@@ -58,15 +58,13 @@ def preference_middleware(get_response):
 
 
 def preferences(request: HttpRequest) -> dict:
-    """Template context: `theme` ("system", "light" or "dark"),
-    `language_chosen` ("" for the browser's), and `site_config`, the page's
-    data block (json_script) of every page."""
+    """Template context: `theme` ("system", "light" or "dark") and
+    `language_chosen` ("" for the browser's)."""
     session = getattr(request, "session", None)
     prefs = session.get(SESSION_KEY, {}) if session is not None else {}
     return {
         "theme": prefs.get("theme", "system"),
         "language_chosen": prefs.get("language", ""),
-        "site_config": {"serviceWorker": reverse("service_worker")},
     }
 
 

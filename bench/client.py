@@ -14,9 +14,17 @@ loss, and the tail a socket never got is counted at the end (`Conn.missing`).
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 import orjson
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import (
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    ws_connect,
+)
 
 
 @dataclass
@@ -27,7 +35,7 @@ class Stats:
     duplicates: int = 0
     gaps: int = 0  # seqs skipped over inside a socket's stream
     errors: dict[str, int] = field(default_factory=dict)
-    closes: dict[int, int] = field(default_factory=dict)
+    closes: dict[WSCloseCode | int, int] = field(default_factory=dict)
     latencies_ns: list[int] = field(default_factory=list)
     recording: bool = False  # latency samples only inside the measured window
 
@@ -94,7 +102,7 @@ class Conn(WSListener):
             self.publisher.echoed()
 
     def send_text(self, text: str) -> None:
-        self.transport.send(WSMsgType.TEXT, text.encode())
+        self.transport.send(WSMsgType.TEXT, text.encode())  # type: ignore[union-attr]
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
@@ -162,13 +170,14 @@ async def open_conn(
 ) -> Conn:
     """Connect to `url` with a bearer token; return once hello and history came."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    _, conn = await ws_connect(
+    _, listener = await ws_connect(
         lambda: Conn(stats, room),
         url,
         extra_headers=headers,
         websocket_handshake_timeout=timeout,
         max_frame_size=16 * 1024 * 1024,
     )
+    conn = cast(Conn, listener)
     await asyncio.wait_for(conn.ready, timeout)
     return conn
 

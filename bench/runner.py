@@ -31,8 +31,10 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 from .client import Conn, Publisher, Stats, open_many, run_at_rate
 from .servers import SERVERS, Server, command, manage, server_version
@@ -115,7 +117,7 @@ class Run:
         self.apps = apps
         self.rows: list[Row] = []
         self.redis_url = os.environ.get("REDIS_URL", "")
-        self.drop_database = None
+        self.drop_database: Callable[[], None] | None = None
         self.env = self._environment()
         self.tokens: list[str] = []
 
@@ -242,7 +244,7 @@ class Run:
 
         # Phase 2: half the posts/s reached, on a schedule.
         stats.latencies_ns = []
-        rate = max(1.0, saturated.posts_per_s / 2)
+        rate = max(1.0, cast(float, saturated.posts_per_s) / 2)
         sender = asyncio.create_task(
             run_at_rate(publishers, rate, plan.warmup + plan.seconds)
         )

@@ -138,11 +138,13 @@ class Server:
         self,
         module: str,
         port: int,
-        env: dict,
+        env: dict | None,
         log_path: Path,
         argv: list[str] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.module = module
+        self.host = host  # another host's address (bench/multihost.py)
         self.port = port
         self.env = env
         self.log_path = log_path
@@ -151,11 +153,11 @@ class Server:
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int:
-        return self.proc.pid
+        return self.proc.pid  # type: ignore[union-attr]
 
     def start(self, timeout: float = 30.0) -> "Server":
         with open(self.log_path, "ab") as log:
@@ -178,7 +180,7 @@ class Server:
                 raise RuntimeError(f"{self.module} exited: {self.log()}")
             try:
                 with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/chat/", timeout=1
+                    f"http://{self.host}:{self.port}/chat/", timeout=1
                 ):
                     return self
             except (urllib.error.URLError, ConnectionError, OSError):

@@ -20,7 +20,8 @@ from .models import Membership, Room
 from .rooms import InvalidRoomName, canonical_room
 
 
-def _active(user) -> bool:
+def is_active_user(user) -> bool:
+    """Logged in and not deactivated."""
     return user is not None and user.is_authenticated and user.is_active
 
 
@@ -36,7 +37,7 @@ def room_named(name: str) -> Room | None:
 
 def can_read(user, room: Room) -> bool:
     """Whether `user` may see `room` (the rule itself)."""
-    if not _active(user):
+    if not is_active_user(user):
         return False
     return room.kind == Room.Kind.PUBLIC or is_member(user, room)
 
@@ -51,19 +52,22 @@ def readable_room(user, name: str) -> Room | None:
 
 
 def membership(user, room: Room) -> Membership | None:
-    if not _active(user):
+    if not is_active_user(user):
         return None
     return Membership.objects.filter(room=room, user=user).first()
 
 
 def is_member(user, room: Room) -> bool:
-    return _active(user) and Membership.objects.filter(room=room, user=user).exists()
+    return (
+        is_active_user(user)
+        and Membership.objects.filter(room=room, user=user).exists()
+    )
 
 
 def can_moderate(user, room: Room) -> bool:
     """Staff, or an owner of the room: may delete others' messages, remove
     members."""
-    if not _active(user):
+    if not is_active_user(user):
         return False
     if user.is_staff:
         return True
@@ -74,7 +78,7 @@ def can_moderate(user, room: Room) -> bool:
 
 def rooms_of(user) -> QuerySet[Room]:
     """The rooms `user` is a member of (every kind)."""
-    if not _active(user):
+    if not is_active_user(user):
         return Room.objects.none()
     return Room.objects.filter(memberships__user=user)
 
@@ -82,7 +86,7 @@ def rooms_of(user) -> QuerySet[Room]:
 def visible_rooms(user) -> QuerySet[Room]:
     """What a room list may show `user`: public rooms and the user's own
     rooms (private rooms, DMs). Nothing for an anonymous user."""
-    if not _active(user):
+    if not is_active_user(user):
         return Room.objects.none()
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(mine))
@@ -91,14 +95,24 @@ def visible_rooms(user) -> QuerySet[Room]:
 def lost_access(pairs: set[tuple[str, int]]) -> set[tuple[str, int]]:
     """Of the (room name, user id) pairs of open sockets, those whose user is
     no longer a member (left, removed, the room deleted). The reconcile loop
-    closes them when no `chat.removed` event reached this process."""
-    if not pairs:
-        return set()
-    rooms = {room for room, _ in pairs}
-    users = {user_id for _, user_id in pairs}
-    kept = set(
-        Membership.objects.filter(room__name__in=rooms, user_id__in=users).values_list(
-            "room__name", "user_id"
+    closes them when no `chat.removed` event reached this process.
+
+    Asks only for the pairs themselves (per room, its users), a few rooms per
+    query, so the answer is at most one row per pair.
+    """
+    by_room: dict[str, set[int]] = {}
+    for room, user_id in pairs:
+        by_room.setdefault(room, set()).add(user_id)
+    rooms = sorted(by_room)
+    kept: set[tuple[str, int]] = set()
+    for start in range(0, len(rooms), _ROOMS_PER_QUERY):
+        match = Q()
+        for room in rooms[start : start + _ROOMS_PER_QUERY]:
+            match |= Q(room__name=room, user_id__in=by_room[room])
+        kept.update(
+            Membership.objects.filter(match).values_list("room__name", "user_id")
         )
-    )
     return pairs - kept
+
+
+_ROOMS_PER_QUERY = 50

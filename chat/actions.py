@@ -15,10 +15,19 @@ Nothing here touches the channel layer: callers publish with
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from . import mentions
@@ -213,7 +222,7 @@ class PostRequest:
     """One post waiting to be stored (the arguments of store_post)."""
 
     room: str
-    user: object
+    user: AbstractBaseUser
     text: str
     client_id: str | None
     reply_to: int | None = None  # a message's seq; stored as its thread root
@@ -238,7 +247,7 @@ def _insert_messages_sql() -> str:
     """
     meta = Message._meta
     quote = connection.ops.quote_name
-    columns = [meta.get_field(name).column for name in _INSERT_FIELDS]
+    columns = [cast(Field, meta.get_field(name)).column for name in _INSERT_FIELDS]
     return (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -258,10 +267,12 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
     (user, client_id) is stored once: within the batch it is seen here; one
     already stored (a client's retry, rare) makes the unique constraint fail
     the batch, which is then rolled back (its seqs with it) and each post
-    stored on its own with store_post, which answers a repeat.
+    stored on its own with store_post, which answers a repeat. Any other
+    post the database refuses is isolated the same way (it gets a
+    PostRefused "bad_frame"); only an unreachable database fails them all.
     """
     results: list = [None] * len(requests)
-    first_of: dict[tuple[int, str], int] = {}  # (user, client_id) -> index
+    first_of: dict[tuple[int, str | None], int] = {}  # (user, client_id) -> index
     todo: list[int] = []
     for i, req in enumerate(requests):
         if req.client_id is not None:
@@ -272,7 +283,11 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
         todo.append(i)
     try:
         _store_new(requests, todo, results)
-    except IntegrityError:
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: the whole batch fails, retried
+    except DatabaseError:
+        # One post the database refuses (a repeated client_id, or data it
+        # cannot store) must not fail the others: each is stored on its own.
         for i in todo:
             req = requests[i]
             try:
@@ -283,6 +298,13 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
                     req.client_id,
                     req.reply_to,
                     req.attachments,
+                )
+            except (OperationalError, InterfaceError) as exc:
+                results[i] = exc
+            except DatabaseError as exc:
+                results[i] = PostRefused(
+                    ErrorCode.BAD_FRAME,
+                    f"The database refused this post: {exc}"[:200],
                 )
             except Exception as exc:
                 results[i] = exc
@@ -300,8 +322,9 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
     rows: list[tuple] = []
     frames: dict[int, dict] = {}
     # Rare extras, done after the INSERT and only for the posts that need
-    # them, so a plain post costs nothing more: (room id, seq, frame, text).
-    mentioning: list[tuple[int, int, dict, str]] = []
+    # them, so a plain post costs nothing more: (room id, seq, frame, text,
+    # author id).
+    mentioning: list[tuple[int, int, dict, str, int]] = []
     replies: list[tuple[int, int, int]] = []  # (room id, root, reply seq)
     attaching: list[tuple[int, int, dict, tuple]] = []
     with transaction.atomic(durable=True):
@@ -320,7 +343,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                 found = _next_seqs(cursor, name, len(indexes), stored_now)
                 if found is None:
                     refusal = PostRefused(
-                        "forbidden", f"Room {name!r} is locked: read only."
+                        ErrorCode.FORBIDDEN, f"Room {name!r} is locked: read only."
                     )
                     for i in indexes:
                         results[i] = refusal
@@ -352,7 +375,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                         frame["reply_to"] = root
                         replies.append((room_id, root, seq))
                     if "@" in req.text:
-                        mentioning.append((room_id, seq, frame, req.text))
+                        mentioning.append((room_id, seq, frame, req.text, req.user.pk))
                     if req.attachments:
                         attaching.append((room_id, seq, frame, req.attachments))
             if rows:
@@ -485,11 +508,23 @@ def history_page(
     *,
     after: int | None = None,
     thread: int | None = None,
+    around: int | None = None,
 ) -> tuple[list[dict], bool]:
     """Message events, oldest first, current state: the newest `limit` with
     seq < before (all, when None); or with `after`, the oldest `limit` past
-    it (a forward cursor). `thread`: only that root and its replies."""
+    it (a forward cursor); or with `around`, `limit` centred on that seq (a
+    permalink opened in context; has_more: older ones exist). `thread`: only
+    that root and its replies."""
     room = get_room(room_name)
+    if around is not None:
+        older, has_more = _latest(room, limit // 2, around)
+        newer = _frames(
+            room_name,
+            Message.objects.filter(
+                room=room, kind=Message.Kind.MESSAGE, seq__gte=around
+            ).order_by("seq")[: limit - len(older)],
+        )
+        return older + newer, has_more
     if after is None and thread is None:
         return _latest(room, limit, before)
     queryset = Message.objects.filter(room=room, kind=Message.Kind.MESSAGE)
@@ -515,3 +550,12 @@ def messages_after(
     if upto is not None:
         queryset = queryset.filter(seq__lte=upto)
     return _frames(room_name, queryset.order_by("seq")[:limit])
+
+
+def frames_by_pk(pks: list[int]) -> dict[int, dict]:
+    """The current frames of messages by primary key, whatever their rooms,
+    in one query (search results span rooms)."""
+    rows = Message.objects.filter(pk__in=pks).values(
+        "pk", "room__name", *_MESSAGE_FIELDS
+    )
+    return {row["pk"]: _frame(row["room__name"], row) for row in rows}

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from .models import Message, Room
-from .moderation import delete_messages
+from .moderation import delete_messages, record
 
 
 @admin.register(Room)
@@ -14,11 +14,13 @@ class RoomAdmin(admin.ModelAdmin):
 
     @admin.action(description="Lock selected rooms (read only: posts refused)")
     def lock(self, request, queryset) -> None:
+        record(request.user, "locked", queryset.filter(locked=False))
         count = queryset.update(locked=True)
         self.message_user(request, f"Locked {count} room(s).", messages.SUCCESS)
 
     @admin.action(description="Unlock selected rooms")
     def unlock(self, request, queryset) -> None:
+        record(request.user, "unlocked", queryset.filter(locked=True))
         count = queryset.update(locked=False)
         self.message_user(request, f"Unlocked {count} room(s).", messages.SUCCESS)
 
@@ -45,6 +47,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete selected messages (members see a tombstone)")
     def delete_for_everyone(self, request, queryset) -> None:
+        record(request.user, "deleted", queryset.filter(deleted_at__isnull=True))
         count = delete_messages(queryset, request.user)
         self.message_user(request, f"Deleted {count} message(s).", messages.SUCCESS)
 

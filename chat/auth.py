@@ -17,6 +17,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
@@ -28,18 +29,39 @@ from .logfmt import log_event
 log = logging.getLogger("chat.auth")
 
 
-def origin_allowed(origin: str) -> bool:
-    """An Origin whose host is in ALLOWED_HOSTS, or listed in CSRF_TRUSTED_ORIGINS."""
+def origin_allowed(origin: str, scope: dict) -> bool:
+    """The Origin is exactly (scheme, host, port) one listed in
+    CSRF_TRUSTED_ORIGINS, or exactly the handshake's own site: the scheme
+    the socket came in on (ws -> http, wss -> https; behind a TLS proxy,
+    X-Forwarded-Proto through uvicorn's proxy headers) and its Host, when
+    that host is in ALLOWED_HOSTS. `http://` or another port of an allowed
+    host is another origin (RFC 6454), as for Django's CSRF check."""
     if origin in settings.CSRF_TRUSTED_ORIGINS:
         return True
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    own = _own_origin(scope)
+    if own is None or origin.lower() != own.lower():
         return False
     host, _port = split_domain_port(parts.netloc)
     allowed = settings.ALLOWED_HOSTS
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]
     return bool(host) and validate_host(host, allowed)
+
+
+def _own_origin(scope: dict) -> str | None:
+    """scheme://host[:port] the handshake was addressed to (default ports
+    left out, as browsers write Origin)."""
+    host = _header(scope, b"host")
+    if not host:
+        return None
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    default = ":443" if scheme == "https" else ":80"
+    if host.endswith(default):
+        host = host[: -len(default)]
+    return f"{scheme}://{host}"
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -73,7 +95,7 @@ class TokenOrSessionAuthMiddleware:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return "malformed_authorization", scope
-            if origin is not None and not origin_allowed(origin):
+            if origin is not None and not origin_allowed(origin, scope):
                 return "foreign_origin", scope
             # With the other handshakes of the moment, in one query
             # (chat.batching; docs/performance.md, connect).
@@ -85,7 +107,7 @@ class TokenOrSessionAuthMiddleware:
         user = scope.get("user")
         if user is None or not user.is_authenticated:
             return "anonymous", scope
-        if origin is None or not origin_allowed(origin):
+        if origin is None or not origin_allowed(origin, scope):
             return "foreign_origin" if origin else "missing_origin", scope
         session = scope.get("session")
         credential = f"session:{session.session_key}" if session else None
@@ -96,7 +118,8 @@ def revoked(
     user_ids: set[int], token_ids: set[int], session_keys: set[str]
 ) -> tuple[set[int], set[int], set[str]]:
     """Of these, the users no longer active (or gone), the tokens deleted and
-    the sessions ended (deleted or expired; database sessions only).
+    the sessions ended (deleted or expired; database sessions only). An
+    expired token counts as deleted.
 
     The revoke event (chat.signals) closes sockets at once; this check lets
     each process catch what no event announced: an event the channel layer
@@ -105,7 +128,7 @@ def revoked(
     """
     User = get_user_model()
     active = _found(User.objects.filter(is_active=True), "pk", user_ids)
-    existing = _found(ApiToken.objects.all(), "pk", token_ids)
+    existing = _found(ApiToken.objects.live(), "pk", token_ids)
     ended: set = set()
     if session_keys and settings.SESSION_ENGINE.endswith((".db", ".cached_db")):
         live = Session.objects.filter(expire_date__gt=timezone.now())
@@ -117,10 +140,10 @@ def _found(queryset, field: str, values: set, chunk: int = 1000) -> set:
     """Which of `values` the queryset has in `field`; asked 1,000 at a time,
     as a process can hold more sockets than a query may have parameters
     (SQLite allows 32,766)."""
-    values = list(values)
+    ordered = list(values)
     found: set = set()
-    for start in range(0, len(values), chunk):
-        batch = values[start : start + chunk]
+    for start in range(0, len(ordered), chunk):
+        batch = ordered[start : start + chunk]
         found.update(
             queryset.filter(**{f"{field}__in": batch}).values_list(field, flat=True)
         )
@@ -146,6 +169,53 @@ class _SessionUnlessBearer:
         return await self.session_app(scope, receive, send)
 
 
+class _StorageDownAs1011:
+    """The handshake's database lookups (token, session, user) failing is
+    the server's fault, not a refusal: accept, then close with 1011 (the
+    client retries later, docs/protocol.md), instead of the ASGI server's
+    HTTP 500 page."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        sent: set[str] = set()
+
+        async def tracked_send(message) -> None:
+            sent.add(message["type"])
+            await send(message)
+
+        try:
+            return await self.inner(scope, receive, tracked_send)
+        except DatabaseError as exc:
+            if sent:  # the consumer was under way: let the server see it
+                raise
+            metrics.REFUSALS.labels("storage_unavailable").inc()
+            log_event(
+                log,
+                "refused",
+                logging.WARNING,
+                path=scope.get("path"),
+                reason="storage_unavailable",
+                error=str(exc)[:200],
+            )
+            message = await receive()
+            if message["type"] != "websocket.connect":
+                return
+            await send({"type": "websocket.accept"})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": 1011,
+                    "reason": "Storage is unavailable; reconnect in a moment.",
+                }
+            )
+
+
 def ChatAuthMiddlewareStack(inner):
     checked = TokenOrSessionAuthMiddleware(inner)
-    return _SessionUnlessBearer(checked, AuthMiddlewareStack(checked))
+    return _StorageDownAs1011(
+        _SessionUnlessBearer(checked, AuthMiddlewareStack(checked))
+    )

@@ -323,11 +323,11 @@ class RoomHub:
                 # Not before a connecting socket's hello (protocol: hello first).
                 if subscriber.username != username and subscriber.last_seq is not None:
                     v2 = subscriber.with_room
-                    text = texts.get(v2)
-                    if text is None:
+                    typing = texts.get(v2)
+                    if typing is None:
                         frame = events.typing_frame(username, room if v2 else None)
-                        text = texts[v2] = events.encode(frame)
-                    subscriber.push(text)
+                        typing = texts[v2] = events.encode(frame)
+                    subscriber.push(typing)
         elif kind == "chat.removed":
             user_id = event["user_id"]
             for subscriber in tuple(self.rooms.get(event["room"], ())):
@@ -338,8 +338,8 @@ class RoomHub:
             sockets = self.user_sockets.get(event["user_id"])
             if sockets:
                 text = events.encode(frame)
-                for socket in tuple(sockets):
-                    socket.user_frame(frame, text)
+                for user_socket in tuple(sockets):
+                    user_socket.user_frame(frame, text)
         elif kind == "chat.presence":
             self.refresh_presence(event["room"])
         elif kind == "chat.revoke":
@@ -461,7 +461,10 @@ class RoomHub:
             self._presence_wake.clear()
             while self._presence_dirty:
                 room = self._presence_dirty.pop()
-                if room not in self.rooms:
+                members = self.rooms.get(room, ())
+                # Only rooms a socket shows presence in (a v2 socket's rooms
+                # not synced, RoomWatcher, never get it): no read for the rest.
+                if not any(s.online_sent is not None for s in members):
                     continue
                 try:
                     online = await state.online(room)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from .version import VERSION
+
 
 def encode(frame: dict) -> str:
     return orjson.dumps(frame).decode()
@@ -72,9 +74,8 @@ def apply_event(message: dict, event: dict) -> dict:
         return message
     if kind == "edited":
         frame = dict(message, message=event["message"], edited_at=event["edited_at"])
-        frame.pop("mentions", None)
-        frame.pop("mentions_room", None)
-        for key in ("mentions", "mentions_room"):
+        for key in ("mentions", "mentions_room"):  # those of the new text
+            frame.pop(key, None)
             if key in event:
                 frame[key] = event[key]
         return frame
@@ -94,6 +95,8 @@ def apply_event(message: dict, event: dict) -> dict:
 def hello_frame(*, room: str, username: str, online: list[str], last_seq: int) -> dict:
     return {
         "type": "hello",
+        "v": 1,  # the protocol's version (/ws/ says 2)
+        "server": VERSION,  # the server's version (CHANGELOG.md)
         "room": room,
         "username": username,
         "online": online,

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from . import metrics
+from . import drain, metrics
 from .logfmt import log_event
 
 log = logging.getLogger("chat.health")
@@ -55,7 +55,10 @@ async def _failure(name: str, check) -> str | None:
 
 async def readyz(request: HttpRequest) -> JsonResponse:
     """200 when the database and the channel layer answer; else 503 naming
-    the failing parts."""
+    the failing parts; 503 at once while the process drains for a restart."""
+    if drain.draining():
+        body = {"status": "draining", "failing": ["draining"], "checks": {}}
+        return JsonResponse(body, status=503)
     names = ("database", "channel_layer")
     results = await asyncio.gather(
         _failure("database", _check_database),

@@ -61,17 +61,17 @@ def mention_data(room_id: int, text: str) -> tuple[dict, dict[int, str], bool]:
     return fields, users, everyone
 
 
-def store(posts: list[tuple[int, int, dict, str]]) -> None:
-    """For each (room id, seq, frame, text) just inserted: Mention rows, the
-    row's data and the frame's `mentions` / `mentions_room`."""
-    for room_id, seq, frame, text in posts:
+def store(posts: list[tuple[int, int, dict, str, int]]) -> None:
+    """For each (room id, seq, frame, text, author id) just inserted: Mention
+    rows, the row's data and the frame's `mentions` / `mentions_room`."""
+    for room_id, seq, frame, text, author_id in posts:
         fields, users, everyone = mention_data(room_id, text)
         if not fields:
             continue
         message_id = Message.objects.values_list("pk", flat=True).get(
             room_id=room_id, seq=seq
         )
-        _write(message_id, room_id, seq, users, everyone)
+        _write(message_id, room_id, seq, author_id, users, everyone)
         Message.objects.filter(pk=message_id).update(data=fields)
         frame.update(fields)
 
@@ -86,19 +86,34 @@ def replace(message: Message, text: str) -> dict:
     fields: dict = {}
     if "@" in text:
         fields, users, everyone = mention_data(message.room_id, text)
-        _write(message.pk, message.room_id, message.seq, users, everyone)
+        _write(
+            message.pk, message.room_id, message.seq, message.user_id, users, everyone
+        )
     data.update(fields)
     message.data = data or None
     return fields
 
 
 def _write(
-    message_id: int, room_id: int, seq: int, users: dict[int, str], everyone: bool
+    message_id: int,
+    room_id: int,
+    seq: int,
+    author_id: int,
+    users: dict[int, str],
+    everyone: bool,
 ) -> None:
-    rows = [
-        Mention(message_id=message_id, room_id=room_id, seq=seq, user_id=user_id)
-        for user_id in users
-    ]
+    common = {
+        "message_id": message_id,
+        "room_id": room_id,
+        "seq": seq,
+        "author_id": author_id,
+    }
+    rows = [Mention(user_id=user_id, **common) for user_id in users]
     if everyone:
-        rows.append(Mention(message_id=message_id, room_id=room_id, seq=seq))
+        rows.append(Mention(**common))
     Mention.objects.bulk_create(rows)
+
+
+def forget(message: Message) -> None:
+    """A deleted message mentions no one (so counts need no join)."""
+    Mention.objects.filter(message=message).delete()

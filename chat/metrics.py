@@ -12,6 +12,7 @@ sockets in one increment, never one per socket.
 
 import glob
 import os
+import platform
 from datetime import datetime
 
 from prometheus_client import (
@@ -24,6 +25,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from .version import VERSION
 
 OPEN_SOCKETS = Gauge(
     "chat_open_sockets",
@@ -60,6 +63,24 @@ DELIVERY_LATENCY = Histogram(
     "From a message's timestamp (when it was stored) to its fan-out to local sockets.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+HTTP_REQUESTS = Counter(
+    "chat_http_requests_total",
+    "HTTP requests answered, by method, URL pattern name and status class.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "chat_http_request_duration_seconds",
+    "Time to answer an HTTP request, by URL pattern name.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BUILD_INFO = Gauge(
+    "chat_build_info",
+    "Always 1; the labels say which server version and Python run.",
+    ["version", "python"],
+    multiprocess_mode="max",
+)
+BUILD_INFO.labels(VERSION, platform.python_version()).set(1)
 
 
 def observe_fanout(message: dict, sockets: int, now: float) -> None:

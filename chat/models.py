@@ -6,6 +6,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.deleted import deleted_user_id
+
+SET_DELETED = models.SET(deleted_user_id)
+
 
 class Room(models.Model):
     class Kind(models.TextChoices):
@@ -66,15 +70,18 @@ class Message(models.Model):
         MEMBER = "member"
         TOPIC = "topic"
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: (room, seq) below leads with it.
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     # Per-room, 1, 2, 3, ... with no gap. The global auto-increment `id` is NOT
     # a resume cursor: ids are taken when a transaction inserts, not when it
     # commits, so a reader can see id 12 before id 11 commits and would skip
     # 11 forever. seq is assigned under the room row's lock, so seq k is always
     # committed before seq k+1 exists (see actions.store_post).
     seq = models.BigIntegerField()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_messages"
+    user = models.ForeignKey(  # a deleted user's messages stay: accounts/deleted.py
+        settings.AUTH_USER_MODEL, on_delete=SET_DELETED, related_name="chat_messages"
     )
     text = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)
@@ -105,6 +112,16 @@ class Message(models.Model):
                 fields=["user", "client_id"],
                 condition=Q(client_id__isnull=False),
                 name="chat_message_user_client_id",
+            ),
+        ]
+        indexes = [
+            # Unread counts (services.reads): the messages of a room past a
+            # read position, not deleted, by someone else, from this index
+            # alone (docs/performance.md, "Unread counts").
+            models.Index(
+                fields=["room", "seq", "user"],
+                condition=Q(kind="message", deleted_at=None),
+                name="chat_message_unread",
             ),
         ]
 
@@ -150,16 +167,27 @@ class Membership(models.Model):
 class Mention(models.Model):
     """A message mentions a user (`user`), or everyone (`user` null: @room,
     @all). Rows are written in the post's transaction, only for a text with
-    an '@', so mention counts are a query (services.rooms.summaries)."""
+    an '@', so mention counts are a query (services.reads.summaries)."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     seq = models.BigIntegerField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         on_delete=models.CASCADE,
         related_name="+",
+    )
+    # The message's author, so that counting skips one's own messages without
+    # a join; a deleted message's mentions are deleted with it.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:

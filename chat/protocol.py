@@ -2,12 +2,13 @@
 
 Parsing turns a text frame into a typed frame or a FrameError whose code and
 detail go back to the client verbatim (docs/protocol.md). The client's `type`
-only ever chooses among the dataclasses below; it never names a method.
+only ever chooses among the structures below; it never names a method.
 """
 
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Annotated, TypeGuard
 
+import msgspec
 import orjson
 from django.conf import settings
 
@@ -27,14 +28,45 @@ class ErrorCode(StrEnum):
     # Not the client's fault: storage was unreachable; nothing was stored, the
     # same post (same client_id) may be sent again.
     UNAVAILABLE = "unavailable"
+    # HTTP only:
+    UNAUTHORIZED = "unauthorized"  # no credentials, or a wrong or revoked token
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+
+
+# The HTTP status of each code (the REST API answers {"code", "detail"}).
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.BAD_JSON: 400,
+    ErrorCode.BAD_FRAME: 400,
+    ErrorCode.UNKNOWN_TYPE: 400,
+    ErrorCode.EMPTY: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.TOO_LONG: 413,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+}
 
 
 class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009  # a frame over CHAT_MAX_FRAME_BYTES
     POLICY_VIOLATION = 1008  # refused frames (rate limit, bad) kept up
-    SERVER_ERROR = 1011  # the server could not serve this socket
+    SERVER_ERROR = 1011  # the server could not serve this socket (storage down)
+    SERVICE_RESTART = 1012  # the server is restarting: reconnect with since
     TOO_SLOW = 4008  # the socket did not read its frames; reconnect with since
     REVOKED = 4403  # logged out, deactivated or token revoked
+
+
+def constants() -> dict:
+    """The codes for the page and clients (json_script `chat-protocol`, and
+    `x-constants` in /api/v1/protocol.json): {"error_codes": {"BAD_JSON":
+    "bad_json", ...}, "close_codes": {"REVOKED": 4403, ...}}."""
+    return {
+        "error_codes": {code.name: code.value for code in ErrorCode},
+        "close_codes": {code.name: code.value for code in CloseCode},
+    }
 
 
 class FrameError(Exception):
@@ -44,41 +76,58 @@ class FrameError(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class PostFrame:
+class PostFrame(msgspec.Struct, frozen=True, gc=False):
     text: str
     client_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class TypingFrame:
+class TypingFrame(msgspec.Struct, frozen=True, gc=False):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryFrame:
+class HistoryFrame(msgspec.Struct, frozen=True, gc=False):
     before: int | None
     limit: int
 
 
 ClientFrame = PostFrame | TypingFrame | HistoryFrame
 
+_TYPING = TypingFrame()
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
-def _is_int(value) -> bool:
+
+class _Known(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A frame with only the fields of a version 1 frame, each of its type."""
+
+    type: str = "message"
+    message: str | None = None
+    client_id: str | None = None
+    before: _Int64 | None = None
+    limit: _Int64 | msgspec.UnsetType = msgspec.UNSET
+
+
+_decode_known = msgspec.json.Decoder(_Known).decode
+
+
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def parse_post(data: dict) -> PostFrame:
-    """Validate a post's fields (shared by the WebSocket and the REST API)."""
-    text = data.get("message")
+def _post(text: object, client_id: object) -> PostFrame:
     if not isinstance(text, str):
         raise FrameError(ErrorCode.BAD_FRAME, '"message" must be a string.')
-    client_id = data.get("client_id")
     if client_id is not None and (
         not isinstance(client_id, str) or not 1 <= len(client_id) <= 64
     ):
         raise FrameError(
             ErrorCode.BAD_FRAME, '"client_id" must be a string of 1 to 64 characters.'
+        )
+    # PostgreSQL cannot store U+0000 in text: refused here, on every backend,
+    # so a post means the same wherever it is stored.
+    if "\x00" in text or (client_id is not None and "\x00" in client_id):
+        field = "message" if "\x00" in text else "client_id"
+        raise FrameError(
+            ErrorCode.BAD_FRAME, f'"{field}" contains U+0000 (NUL), which is refused.'
         )
     text = text.strip()
     if not text:
@@ -92,9 +141,14 @@ def parse_post(data: dict) -> PostFrame:
     return PostFrame(text=text, client_id=client_id)
 
 
-def _parse_history(data: dict) -> HistoryFrame:
-    before = data.get("before")
-    limit = data.get("limit", settings.CHAT_HISTORY_ON_CONNECT)
+def parse_post(data: dict) -> PostFrame:
+    """Validate a post's fields (shared by the WebSocket and the REST API)."""
+    return _post(data.get("message"), data.get("client_id"))
+
+
+def _history(before: object, limit: object) -> HistoryFrame:
+    if limit is msgspec.UNSET:
+        limit = settings.CHAT_HISTORY_ON_CONNECT
     page_max = settings.CHAT_HISTORY_PAGE_MAX
     if before is not None and (not _is_int(before) or before < 1):
         raise FrameError(ErrorCode.BAD_FRAME, '"before" must be a positive integer.')
@@ -105,8 +159,38 @@ def _parse_history(data: dict) -> HistoryFrame:
     return HistoryFrame(before=before, limit=limit)
 
 
+def _of_type(kind: object) -> ClientFrame:
+    if not isinstance(kind, str):
+        raise FrameError(ErrorCode.BAD_FRAME, '"type" must be a string.')
+    raise FrameError(
+        ErrorCode.UNKNOWN_TYPE,
+        f"Unknown frame type {kind[:40]!r}; expected message, typing or history.",
+    )
+
+
 def parse_frame(text: str) -> ClientFrame:
-    """Parse one text frame from a client, or raise FrameError."""
+    """Parse one text frame from a client, or raise FrameError.
+
+    A frame whose fields are all known and of their type (every frame of a
+    well-behaved client) is decoded straight into a typed structure; any
+    other takes the general path, which finds what is wrong with it.
+    """
+    try:
+        frame = _decode_known(text)
+    except (msgspec.DecodeError, UnicodeEncodeError):
+        return _parse_any(text)  # msgspec.ValidationError is a DecodeError
+    kind = frame.type
+    if kind == "message":
+        return _post(frame.message, frame.client_id)
+    if kind == "typing":
+        return _TYPING
+    if kind == "history":
+        return _history(frame.before, frame.limit)
+    return _of_type(kind)
+
+
+def _parse_any(text: str) -> ClientFrame:
+    """parse_frame for any text: JSON of any shape, unknown fields allowed."""
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -117,12 +201,7 @@ def parse_frame(text: str) -> ClientFrame:
     if kind == "message":
         return parse_post(data)
     if kind == "typing":
-        return TypingFrame()
+        return _TYPING
     if kind == "history":
-        return _parse_history(data)
-    if not isinstance(kind, str):
-        raise FrameError(ErrorCode.BAD_FRAME, '"type" must be a string.')
-    raise FrameError(
-        ErrorCode.UNKNOWN_TYPE,
-        f"Unknown frame type {kind[:40]!r}; expected message, typing or history.",
-    )
+        return _history(data.get("before"), data.get("limit", msgspec.UNSET))
+    return _of_type(kind)

@@ -4,7 +4,9 @@ their `room`, parsed into typed frames or a FrameError (PROTOCOL.md section
 among the parsers below; it never names a method.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import orjson
 from django.conf import settings
@@ -76,7 +78,7 @@ ClientFrame = Sync | Unsync | Post | Typing | History | Read | Edit | Delete | R
 MAX_SYNC_ROOMS = 200  # rooms in one sync frame
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -88,7 +90,7 @@ def _room(name) -> str:
 
 
 def _seq(data: dict, key: str = "seq") -> int:
-    seq = data.get(key)
+    seq: object = data.get(key)
     if not _is_int(seq) or seq < 0:
         raise FrameError(ErrorCode.BAD_FRAME, f'"{key}" must be a whole number ≥ 0.')
     return seq
@@ -191,7 +193,7 @@ def _react(data: dict) -> React:
     return React(_room(data.get("room")), _seq(data), emoji, on)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict], ClientFrame]] = {
     "sync": _sync,
     "unsync": _unsync,
     "message": _post,

@@ -121,7 +121,7 @@ class UserSocket(BaseSocket):
     # --- per-user frames and removals (called by the hub) ---
 
     def user_frame(self, frame: dict, text: str) -> None:
-        kind, room = frame.get("type"), frame.get("room")
+        kind, room = frame.get("type"), str(frame.get("room"))
         if kind == "removed":
             if room in self._told_removed:
                 self._told_removed.discard(room)  # the stream told already
@@ -147,10 +147,12 @@ class UserSocket(BaseSocket):
 
     def stream_removed(self, stream: RoomStream | RoomWatcher) -> None:
         """The user lost access to a room: `removed`, no more events."""
-        if self.streams.get(stream.room) is stream:
+        if isinstance(stream, RoomStream) and self.streams.get(stream.room) is stream:
             del self.streams[stream.room]
             self._end_stream(stream)
-        elif self.watchers.get(stream.room) is stream:
+        elif (
+            isinstance(stream, RoomWatcher) and self.watchers.get(stream.room) is stream
+        ):
             del self.watchers[stream.room]
             self._end_watcher(stream)
         else:

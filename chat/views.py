@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET
 
 from . import access
 from .events import iso_ts
-from .protocol import CloseCode
 from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
 from .services.errors import no_room
 from .services.rooms import DM_PREFIX
@@ -39,7 +38,10 @@ def index(request: HttpRequest) -> HttpResponse:
     config = {
         "roomNamePattern": ROOM_NAME_RE.pattern,
         "roomUrl": reverse("chat:room", args=["ROOM"]),
-        "roomListUrl": reverse("chat:room_list"),
+        # Logged out there is no list to refresh (rooms.json needs a login).
+        "roomListUrl": (
+            reverse("chat:room_list") if request.user.is_authenticated else None
+        ),
     }
     return render(
         request,
@@ -109,7 +111,6 @@ def room(request: HttpRequest, room_name: str) -> HttpResponse:
             "page": reverse("chat:room", args=[name]),
             "login": reverse("login"),
         },
-        "closeCodes": {code.name: code.value for code in CloseCode},
     }
     # The team chat (docs/page.md): one v2 socket for all the user's rooms.
     config.update(team_chat_config(request, name, room))

@@ -1,4 +1,5 @@
-"""The installable app: manifest, service worker, favicon.
+"""The installable app: manifest, service worker, favicon; and the data
+every page's scripts get (`site_config`).
 
 The service worker caches the page's static files only (never a page, the
 API or the socket): it is the static file chat/sw.js behind a first line
@@ -19,10 +20,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
+from .rooms import ROOM_NAME_RE
+
 # What the worker stores at install: everything a page needs to draw itself.
 ASSETS = [
     "chat/chat.css",
     "chat/site.js",
+    "chat/switcher.js",
     "chat/index.js",
     "chat/room.js",
     "chat/dom.js",
@@ -95,3 +99,19 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """/favicon.ico, which browsers ask for by themselves."""
     return redirect(static("chat/icons/favicon.ico"), permanent=True)
+
+
+def site(request: HttpRequest) -> dict:
+    """Template context `site_config`: the data block (json_script
+    "site-config") of every page: the service worker, and what the room
+    switcher (Ctrl+K) needs."""
+    return {
+        "site_config": {
+            "serviceWorker": reverse("service_worker"),
+            "roomListUrl": (
+                reverse("chat:room_list") if request.user.is_authenticated else None
+            ),
+            "roomUrl": reverse("chat:room", args=["ROOM"]),
+            "roomNamePattern": ROOM_NAME_RE.pattern,
+        }
+    }

@@ -11,6 +11,7 @@ import atexit
 import glob
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -29,13 +30,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reload", action="store_true", help="restart on code changes (development)"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="load the settings, say what is wrong, and exit (make serve runs it)",
+    )
     args = parser.parse_args(argv)
     _prepare_metrics_dir(args.workers)
 
     import django
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        return 0
     from channels.layers import InMemoryChannelLayer
     from django.utils.module_loading import import_string
 
@@ -46,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
             "REDIS_URL is not set (the in-memory layer lives inside one process, "
             "so users on different workers would not see each other). Set "
             "REDIS_URL=redis://host:6379/0, or run one worker. See docs/deploy.md.",
+            file=sys.stderr,
+        )
+        return 2
+
+    busy = _port_in_use(args.host, args.port)
+    if busy:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {busy}. Another "
+            "server (an earlier `make run`?) is using it: stop it, or pick another "
+            f"port: make run PORT={args.port + 1} (or --port {args.port + 1}).",
             file=sys.stderr,
         )
         return 2
@@ -63,12 +86,28 @@ def main(argv: list[str] | None = None) -> int:
         # itself, before they are buffered whole.
         ws_max_size=settings.CHAT_MAX_FRAME_BYTES,
         proxy_headers=True,
+        # uvicorn's own lines go through Django's LOGGING: one format
+        # (CHAT_LOG_FORMAT) for every line of the process.
+        log_config=None,
         log_level=os.environ.get(
             "UVICORN_LOG_LEVEL", "info" if args.reload else "warning"
         ),
-        lifespan="off",
+        lifespan="on",  # chat.drain: graceful restart on SIGTERM
     )
     return 0
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (a busy port), or None. Tried here
+    so that the answer is one line with a hint, not uvicorn's traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def _prepare_metrics_dir(workers: int) -> None:

@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
 from accounts import preferences
 from chat import health, webapp
+from chat.protocol_http import protocol_json
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="chat:index"), name="home"),
@@ -17,6 +18,8 @@ urlpatterns = [
     path("sw.js", webapp.service_worker, name="service_worker"),
     path("favicon.ico", webapp.favicon, name="favicon"),
     path("preferences/", preferences.save, name="preferences"),
+    # Before the API's include, which answers any other /api/ path.
+    re_path(r"^api/v1/protocol\.json/?$", protocol_json, name="protocol-json"),
     path("api/v1/", include("chat.api.urls", namespace="api-v1")),
     path("api/", include("chat.api.urls", namespace="api")),  # unversioned aliases
     path("healthz", health.healthz, name="healthz"),

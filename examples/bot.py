@@ -1,23 +1,22 @@
-"""A small chat bot: joins a room over the WebSocket and answers `!time`.
+"""A small chat bot on the client library: answers `!time` in its rooms.
 
+    pip install ./clients/python
     export CHAT_TOKEN=$(python manage.py chat_token timebot --create)
-    CHAT_URL=ws://127.0.0.1:8000 CHAT_ROOM=lobby python examples/bot.py
+    CHAT_URL=http://127.0.0.1:8000 CHAT_ROOM=lobby python examples/bot.py
 
-Needs only the `websockets` library (pip install websockets). It reconnects
-after a dropped connection, resuming with `since` so it misses nothing, and
-answers only messages that arrive live (not the history it is shown on
-connect). See docs/api.md and docs/protocol.md.
+The library (clients/python, `chat_client`) keeps the socket connected,
+resumes after a drop with nothing missed or repeated, and retries a post
+until the server acknowledges it, so the bot is only its answer. It answers
+messages that arrive live, not the history it is shown when it starts, and
+each message at most once (the reply's client_id is derived from it).
 """
 
 import asyncio
-import json
 import os
 import sys
 from datetime import UTC, datetime
 
-import websockets
-
-REVOKED = 4403  # logged out, deactivated or token revoked: do not come back
+from chat_client import AccessEnded, ChatClient, ChatError, Message, RestClient
 
 
 def answer(text: str) -> str | None:
@@ -28,68 +27,26 @@ def answer(text: str) -> str | None:
     return None
 
 
-async def serve_room(url: str, room: str, token: str) -> None:
-    since: int | None = None  # the newest seq seen, to resume after a drop
-    delay = 1.0
-    while True:
-        query = f"?since={since}" if since is not None else ""
+async def ensure_room(url: str, token: str, room: str) -> None:
+    """Make the public room if it does not exist yet (a taken name is fine)."""
+    async with RestClient(url, token) as api:
         try:
-            async with websockets.connect(
-                f"{url}/ws/chat/{room}/{query}",
-                additional_headers={"Authorization": f"Bearer {token}"},
-            ) as ws:
-                delay = 1.0
-                me = None
-                async for raw in ws:
-                    frame = json.loads(raw)
-                    kind = frame.get("type")
-                    if kind == "hello":
-                        me = frame["username"]
-                        print(f"bot: in room {frame['room']} as {me}", flush=True)
-                    elif kind == "history" and frame["messages"]:
-                        since = max(since or 0, frame["messages"][-1]["seq"])
-                    elif kind == "message":
-                        since = max(since or 0, frame["seq"])
-                        reply = (
-                            None
-                            if frame["username"] == me
-                            else answer(frame["message"])
-                        )
-                        if reply is not None:
-                            # client_id: one reply per message, even if resent.
-                            await ws.send(
-                                json.dumps(
-                                    {
-                                        "type": "message",
-                                        "message": reply,
-                                        "client_id": f"time-{room}-{frame['seq']}",
-                                    }
-                                )
-                            )
-                    elif kind == "error":
-                        print(
-                            f"bot: refused: {frame['code']}: {frame['detail']}",
-                            flush=True,
-                        )
-                if ws.close_code == REVOKED:
-                    print("bot: access revoked; stopping", file=sys.stderr)
-                    return
-        except websockets.InvalidStatus as exc:
-            print(
-                f"bot: handshake refused ({exc.response.status_code}); check CHAT_TOKEN",
-                file=sys.stderr,
-            )
-            return
-        except (OSError, websockets.ConnectionClosed) as exc:
-            code = getattr(getattr(exc, "rcvd", None), "code", None)
-            if code == REVOKED:
-                print("bot: access revoked; stopping", file=sys.stderr)
-                return
-            print(f"bot: disconnected ({exc}); retrying in {delay:g}s", file=sys.stderr)
-        else:
-            print(f"bot: connection closed; retrying in {delay:g}s", file=sys.stderr)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 30.0)
+            await api.create_room(room, "public")
+        except ChatError as exc:
+            if exc.code != "conflict":
+                raise
+
+
+async def run(url: str, token: str, room: str) -> None:
+    await ensure_room(url, token, room)
+    async with ChatClient(url, token, rooms=[room]) as chat:
+        print(f"bot: in room {room} as {chat.username}", flush=True)
+        async for event in chat.events():
+            if not isinstance(event, Message) or event.replayed:
+                continue
+            reply = None if event.username == chat.username else answer(event.text)
+            if reply is not None:
+                await chat.post(room, reply, client_id=f"time-{room}-{event.seq}")
 
 
 def main() -> int:
@@ -100,10 +57,12 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    url = os.environ.get("CHAT_URL", "ws://127.0.0.1:8000").rstrip("/")
+    url = os.environ.get("CHAT_URL", "http://127.0.0.1:8000").rstrip("/")
     room = os.environ.get("CHAT_ROOM", "lobby")
     try:
-        asyncio.run(serve_room(url, room, token))
+        asyncio.run(run(url, token, room))
+    except AccessEnded as exc:  # token deleted, user deactivated: not coming back
+        print(f"bot: access revoked; stopping ({exc.detail})", file=sys.stderr)
     except KeyboardInterrupt:
         pass
     return 0

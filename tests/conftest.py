@@ -9,7 +9,7 @@ from .services import postgres_url, redis_url
 @pytest.fixture
 def deployment(tmp_path):
     """The defaults a user gets: a fresh SQLite file, in-memory layer, no Redis."""
-    deployments = []
+    deployments: list[Deployment] = []
 
     def make(**settings) -> Deployment:
         db = tmp_path / f"db-{len(deployments)}.sqlite3"

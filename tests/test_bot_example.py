@@ -34,7 +34,7 @@ async def test_bot_answers_time(deployment):
             online = (await alice.next("presence", timeout=15))["online"]
         await alice.post("hello bot")
         await alice.post("!time")
-        answers = []
+        answers: list[dict] = []
         while len(answers) < 1:
             frame = await alice.next("message")
             if frame["username"] == "timebot":
@@ -51,3 +51,32 @@ async def test_bot_answers_time(deployment):
         bot.terminate()
         output, _ = bot.communicate(timeout=10)
     assert "bot: in room lobby as timebot" in output
+
+
+async def test_bot_stops_when_its_token_is_deleted(deployment):
+    """The bot reads the close codes from /api/v1/protocol.json: deleting its
+    token closes its socket with REVOKED, and it stops instead of reconnecting."""
+    d = deployment()
+    (bot_token,) = d.tokens("timebot")
+    server = d.server()
+    bot = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "bot.py")],
+        env={**os.environ, "CHAT_TOKEN": bot_token, "CHAT_URL": server.ws},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert bot.stdout is not None
+        assert "bot: in room lobby as timebot" in bot.stdout.readline()
+        d.manage(
+            "shell",
+            "-c",
+            "from accounts.models import ApiToken; "
+            "[t.delete() for t in ApiToken.objects.filter(user__username='timebot')]",
+        )
+        output, _ = bot.communicate(timeout=30)
+    finally:
+        bot.kill()
+    assert bot.returncode == 0
+    assert "bot: access revoked; stopping" in output

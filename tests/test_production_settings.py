@@ -39,13 +39,16 @@ def test_check_deploy_is_clean(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
-def test_secret_key_is_required(tmp_path):
-    """Without SECRET_KEY in the environment, production settings refuse to load."""
-    env = {"PATH": "/usr/bin:/bin", **DOCUMENTED_ENV}
-    del env["SECRET_KEY"]
-    result = manage("check", env=env)
-    assert result.returncode != 0
-    assert "Set the SECRET_KEY environment variable" in result.stderr
+def test_secret_key_and_allowed_hosts_are_required(tmp_path):
+    """Without SECRET_KEY or ALLOWED_HOSTS in the environment, production
+    settings refuse to load, naming each one that is missing."""
+    for missing in (["SECRET_KEY"], ["ALLOWED_HOSTS"], ["SECRET_KEY", "ALLOWED_HOSTS"]):
+        env = {"PATH": "/usr/bin:/bin", **DOCUMENTED_ENV}
+        for name in missing:
+            del env[name]
+        result = manage("check", env=env)
+        assert result.returncode != 0
+        assert f"needs {' and '.join(missing)} in the environment" in result.stderr
 
 
 def test_production_server_behind_a_tls_proxy(tmp_path):

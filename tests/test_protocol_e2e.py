@@ -58,7 +58,7 @@ async def test_browser_session_needs_same_site_origin(server_and_tokens):
     _, server, _ = server_and_tokens
     async with httpx.AsyncClient(base_url=server.http) as http:
         page = await http.get("/accounts/signup/")
-        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]  # type: ignore[index]
         reply = await http.post(
             "/accounts/signup/",
             data={
@@ -135,7 +135,7 @@ async def test_resume_while_others_post_sees_every_seq_once_in_order(server_and_
     acked_sets = await asyncio.wait_for(
         asyncio.gather(reader(), *(poster(t, n) for t, n in zip(posters, "abc"))), 90
     )
-    acked = set().union(*acked_sets[1:])
+    acked: set[int] = set().union(*acked_sets[1:])  # type: ignore[arg-type]
     print(f"posts acked={len(acked)} seen={len(seen)} reconnects={reconnects}")
     assert acked == set(range(1, total + 1))
     assert seen == list(range(1, total + 1)), "a gap, a duplicate or a reordering"
@@ -156,7 +156,7 @@ async def test_revoked_token_closes_4403_on_the_real_server(server_and_tokens):
     )
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await client.next("message", timeout=15)
-    assert closed.value.rcvd.code == 4403
+    assert closed.value.rcvd.code == 4403  # type: ignore[union-attr]
 
 
 async def test_history_survives_a_server_restart(deployment):
@@ -188,4 +188,4 @@ async def test_oversized_frame_closes_1009_on_the_real_server(deployment):
     await client.send({"message": "x" * (70 * 1024)})
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await client.recv()
-    assert closed.value.rcvd.code == 1009
+    assert closed.value.rcvd.code == 1009  # type: ignore[union-attr]

@@ -39,8 +39,8 @@ def pair(tmp_path_factory):
         CHAT_PRESENCE_HEARTBEAT=1,
         CHAT_PRESENCE_TTL=3,
     )
-    d.database_url = url
-    d.token = dict(zip(USERS, d.tokens(*USERS)))
+    d.database_url = url  # type: ignore[attr-defined]
+    d.token = dict(zip(USERS, d.tokens(*USERS)))  # type: ignore[attr-defined]
     try:
         d.server(), d.server()
         yield d
@@ -88,7 +88,7 @@ async def test_post_reaches_members_on_the_other_process(pair):
     got = await b.next("message")
     assert (got["username"], got["message"]) == ("u0", "from one")
     assert (await a.next("message"))["seq"] == got["seq"]
-    await a.close(), await b.close()
+    await a.close(), await b.close()  # type: ignore[func-returns-value]
 
 
 async def test_seq_stays_gap_free_when_both_processes_post_at_once(pair):
@@ -109,7 +109,7 @@ async def test_seq_stays_gap_free_when_both_processes_post_at_once(pair):
     for watcher in (w1, w2):
         seqs = [(await watcher.next("message"))["seq"] for _ in range(2 * n)]
         assert seqs == list(range(1, 2 * n + 1))
-    await w1.close(), await w2.close()
+    await w1.close(), await w2.close()  # type: ignore[func-returns-value]
 
 
 async def test_since_resumes_on_the_other_process(pair):
@@ -134,7 +134,7 @@ async def test_since_resumes_on_the_other_process(pair):
     await poster.post("live")
     live = await again.next("message")
     assert (live["seq"], live["message"]) == (k + 5, "live")
-    await poster.close(), await again.close()
+    await poster.close(), await again.close()  # type: ignore[func-returns-value]
 
 
 async def test_presence_counts_a_user_once_across_processes_and_tabs(pair):
@@ -150,7 +150,7 @@ async def test_presence_counts_a_user_once_across_processes_and_tabs(pair):
     assert tabs[2].hello["online"] == ["u6", "u7"]
     frame = await watcher.next("presence")
     assert frame["online"] == ["u6", "u7"]
-    await tabs[0].close(), await tabs[1].close()
+    await tabs[0].close(), await tabs[1].close()  # type: ignore[func-returns-value]
     await watcher.nothing("presence", timeout=1.5)  # still online on p2
     await tabs[2].close()
     assert (await watcher.next("presence"))["online"] == ["u6"]
@@ -339,4 +339,4 @@ async def test_sockets_outlive_the_layers_group_expiry(scaled_deployment):
     members = client.zrange(group_key, 0, -1)
     print(f"\n[expiry] {sent} posts over 5s, group members now {len(members)}")
     assert len(members) == 1  # the refreshing process only
-    await reader.close(), await poster.close()
+    await reader.close(), await poster.close()  # type: ignore[func-returns-value]

@@ -99,7 +99,7 @@ async def test_v2_removed_member_gets_removed_on_the_other_process(scaled_deploy
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
             await b1.recv(timeout=10)
-    assert closed.value.rcvd.code == 4403
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
     await a.send(
         {"type": "message", "room": "dev", "message": "secret", "client_id": "k"}
     )
@@ -213,7 +213,7 @@ async def test_v2_resync_while_others_post_on_two_processes_sees_every_seq_once(
     last_seq = [0]
     done = asyncio.Event()
 
-    async def posters() -> list[set[int]]:
+    async def posters() -> tuple[set[int], set[int]]:
         sets = await asyncio.gather(poster(s1, alice, "a"), poster(s2, bob, "b"))
         last_seq[0] = max(max(s) for s in sets)
         done.set()

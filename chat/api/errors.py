@@ -8,6 +8,7 @@ client never sees ninja's or Django's own error shapes.
 """
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,34 +20,14 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from .. import metrics
 from ..actions import PostRefused
 from ..logfmt import log_event
-from ..protocol import ErrorCode, FrameError
+from ..protocol import HTTP_STATUS, ErrorCode, FrameError
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
 log = logging.getLogger("chat.api")
 
-# HTTP's own cases, next to the protocol's codes.
-UNAUTHORIZED = "unauthorized"
-NOT_FOUND = "not_found"
-METHOD_NOT_ALLOWED = "method_not_allowed"
-CONFLICT = "conflict"
-
-STATUS = {
-    ErrorCode.BAD_JSON: 400,
-    ErrorCode.BAD_FRAME: 400,
-    ErrorCode.UNKNOWN_TYPE: 400,
-    ErrorCode.EMPTY: 400,
-    UNAUTHORIZED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    NOT_FOUND: 404,
-    METHOD_NOT_ALLOWED: 405,
-    CONFLICT: 409,
-    ErrorCode.TOO_LONG: 413,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.UNAVAILABLE: 503,
-}
-ERROR_CODES = [str(code) for code in STATUS]
+ERROR_CODES = [code.value for code in ErrorCode]  # statuses: HTTP_STATUS
 
 LOGIN_HINT = (
     'Log in, or send a token as "Authorization: Bearer <token>" (POST /api/v1/token).'
@@ -54,9 +35,11 @@ LOGIN_HINT = (
 
 
 class ApiError(Exception):
-    """A refusal of an HTTP call: code (one of STATUS), detail for people."""
+    """A refusal of an HTTP call: a protocol code, a detail for people."""
 
-    def __init__(self, code: str, detail: str, headers: dict | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode, detail: str, headers: dict | None = None
+    ) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
@@ -66,20 +49,23 @@ class ApiError(Exception):
 def error_response(
     request: HttpRequest, code: str, detail: str, headers: dict | None = None
 ) -> HttpResponse:
-    """The JSON error, counted and logged (`event=error via=api ...`)."""
-    code = str(code)
-    metrics.ERRORS.labels(code).inc()
+    """The JSON error, counted and logged (`event=error via=api ...`); its
+    status is the code's (chat.protocol.HTTP_STATUS)."""
+    code = ErrorCode(code)  # PostRefused carries its code as a string
+    metrics.ERRORS.labels(code.value).inc()
     user = getattr(request, "auth", None)
     username = user.get_username() if user is not None else None
-    log_event(log, "error", via="api", path=request.path, user=username, code=code)
+    log_event(
+        log, "error", via="api", path=request.path, user=username, code=code.value
+    )
     headers = dict(headers or {})
-    if code == UNAUTHORIZED:
+    if code == ErrorCode.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="chat"'
     elif code == ErrorCode.RATE_LIMITED:
         headers.setdefault("Retry-After", "1")
     return HttpResponse(
-        orjson.dumps({"code": code, "detail": detail}),
-        status=STATUS[code],
+        orjson.dumps({"code": code.value, "detail": detail}),
+        status=HTTP_STATUS[code],
         content_type="application/json",
         headers=headers,
     )
@@ -123,7 +109,7 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(request, UNAUTHORIZED, LOGIN_HINT)
+    return error_response(request, ErrorCode.UNAUTHORIZED, LOGIN_HINT)
 
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -131,14 +117,16 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # body"); the parser's own ApiError says what was wrong.
     if isinstance(exc.__cause__, ApiError):
         return _coded(request, exc.__cause__)
-    code = {401: UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: NOT_FOUND}.get(
-        exc.status_code, ErrorCode.BAD_FRAME
-    )
+    code = {
+        401: ErrorCode.UNAUTHORIZED,
+        403: ErrorCode.FORBIDDEN,
+        404: ErrorCode.NOT_FOUND,
+    }.get(exc.status_code, ErrorCode.BAD_FRAME)
     return error_response(request, code, str(exc))
 
 
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(request, NOT_FOUND, str(exc) or "Not found.")
+    return error_response(request, ErrorCode.NOT_FOUND, str(exc) or "Not found.")
 
 
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
@@ -169,12 +157,17 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def install(api: "NinjaAPI") -> None:
     """Register the handlers on `api` (ninja picks the most specific class)."""
-    for exc_class in (ApiError, FrameError, PostRefused):
-        api.add_exception_handler(exc_class, _coded)
-    api.add_exception_handler(ValidationError, _validation)
-    api.add_exception_handler(AuthenticationError, _unauthenticated)
-    api.add_exception_handler(HttpError, _http_error)
-    api.add_exception_handler(Http404, _not_found)
-    api.add_exception_handler(RequestDataTooBig, _too_big)
-    api.add_exception_handler(DatabaseError, _storage)
-    api.add_exception_handler(Exception, _unexpected)
+    handlers: dict[type[Exception], Callable[..., HttpResponse]] = {
+        ApiError: _coded,
+        FrameError: _coded,
+        PostRefused: _coded,
+        ValidationError: _validation,
+        AuthenticationError: _unauthenticated,
+        HttpError: _http_error,
+        Http404: _not_found,
+        RequestDataTooBig: _too_big,
+        DatabaseError: _storage,
+        Exception: _unexpected,
+    }
+    for exc_class, handler in handlers.items():
+        api.add_exception_handler(exc_class, handler)

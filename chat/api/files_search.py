@@ -15,9 +15,11 @@ from ninja.responses import Status
 from pydantic import Field
 
 from ..attachments import descriptor
+from ..bodylimit import UPLOAD_ENVELOPE
 from ..services import search as search_service
 from ..services import uploads
 from . import schemas
+from .auth import caller
 
 router = Router()
 
@@ -67,9 +69,9 @@ class UploadOut(Schema):
 async def search(request: HttpRequest, params: Query[SearchParams]) -> Any:
     from ..posting import take_token
 
-    await take_token(request.auth)  # a search is a read: it takes a token
+    await take_token(caller(request))  # a search is a read: it takes a token
     results = await database_sync_to_async(search_service.search)(
-        request.auth,
+        caller(request),
         params.q,
         room=params.room,
         sender=params.from_,
@@ -106,16 +108,15 @@ async def upload(request: HttpRequest) -> Any:
 
 
 def _store(request: HttpRequest) -> dict:
-    """The multipart body is parsed here, through a handler that stops at the
-    size limit (the body itself was refused by Content-Length before it was
-    read: config.bodylimit)."""
+    """The multipart body is parsed here, through a handler that also stops
+    at the size limit."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit():
         raise uploads.BadRequest("Content-Length must be a number.")
-    # The multipart envelope adds a little to the file itself.
-    if int(declared) > settings.CHAT_UPLOAD_MAX_BYTES + 64 * 1024:
+    # (A body over the limit never got here: chat.bodylimit refused it.)
+    if int(declared) > settings.CHAT_UPLOAD_MAX_BYTES + UPLOAD_ENVELOPE:
         raise uploads.too_large_error()
-    uploads.check_quota(request.auth, max(0, int(declared) - 64 * 1024))
+    uploads.check_quota(caller(request), max(0, int(declared) - UPLOAD_ENVELOPE))
     handler = uploads.LimitedUploadHandler(request)
     # With the session (the page), the CSRF check has read request.POST, so
     # the body is parsed already (bounded by config.bodylimit; store_upload
@@ -133,4 +134,4 @@ def _store(request: HttpRequest) -> dict:
         raise uploads.BadRequest(
             'Send the file as multipart/form-data in a field named "file".'
         )
-    return descriptor(uploads.store_upload(request.auth, file))
+    return descriptor(uploads.store_upload(caller(request), file))

@@ -24,6 +24,7 @@ from ..services import rooms as room_service
 from ..services import uploads
 from ..services.errors import NotFound, no_room
 from . import schemas
+from .auth import caller
 from .errors import ApiError
 
 router = Router(tags=["messages"])
@@ -35,7 +36,12 @@ def _page(user, name: str, query: schemas.PageQuery, limit: int) -> dict:
     if room is None:
         raise no_room(name)
     found, has_more = actions.history_page(
-        room.name, query.before, limit, after=query.after, thread=query.thread
+        room.name,
+        query.before,
+        limit,
+        after=query.after,
+        thread=query.thread,
+        around=query.around,
     )
     return {"room": room.name, "messages": found, "has_more": has_more}
 
@@ -54,8 +60,9 @@ async def list_messages(
     without `before`); page back by passing the first seq you got as the next
     `before`. With `after`: the oldest `limit` messages with seq > after (and
     < before, when given); page forward by passing the last seq you got as
-    the next `after`. `thread`: only that root and its replies. `has_more`
-    says whether more exist past the page. Messages carry their current
+    the next `after`. `thread`: only that root and its replies. `around`:
+    `limit` messages centred on that seq (a permalink), `has_more` for older
+    ones. Otherwise `has_more` says whether more exist past the page. Messages carry their current
     state (edits, deletions, reactions)."""
     page_max = settings.CHAT_HISTORY_PAGE_MAX
     limit = settings.CHAT_HISTORY_ON_CONNECT if query.limit is None else query.limit
@@ -63,8 +70,8 @@ async def list_messages(
         raise ApiError(
             ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.'
         )
-    await posting.take_token(request.auth)
-    return await _page(request.auth, path.room, query, limit)
+    await posting.take_token(caller(request))
+    return await _page(caller(request), path.room, query, limit)
 
 
 @database_sync_to_async
@@ -96,13 +103,13 @@ async def post_message(
     `reply_to`: in the thread of that message. Posting to a public room makes
     you a member; to a room that does not exist yet creates it (public)."""
     frame = parse_post({"message": body.message, "client_id": body.client_id})
-    room = await _postable(request.auth, path.room)
+    room = await _postable(caller(request), path.room)
     files: tuple = ()
     if body.attachments:
         owned = database_sync_to_async(uploads.owned_uploads)
-        files = tuple(await owned(request.auth, body.attachments))
+        files = tuple(await owned(caller(request), body.attachments))
     message, created = await posting.post_message(
-        request.auth,
+        caller(request),
         room,
         frame.text,
         frame.client_id,
@@ -139,8 +146,8 @@ async def edit_message(
     """Only its author edits a message; the text is checked as a post. The
     room gets an `edited` event (none when the text is the same). Answers the
     message as it now reads."""
-    await posting.take_token(request.auth)
-    return await _edit(request.auth, path.room, path.seq, body.message)
+    await posting.take_token(caller(request))
+    return await _edit(caller(request), path.room, path.seq, body.message)
 
 
 @router.delete(
@@ -152,7 +159,7 @@ async def delete_message(request: HttpRequest, path: Path[schemas.MessagePath]):
     """By its author, the room's owners or staff. The room gets a `deleted`
     event; deleting it again changes nothing (204 both times)."""
     await database_sync_to_async(message_service.delete_message)(
-        request.auth, path.room, path.seq
+        caller(request), path.room, path.seq
     )
     return HttpResponse(status=204)
 
@@ -164,8 +171,8 @@ def _react(user, name: str, seq: int, emoji: str, on: bool) -> dict:
 
 
 async def _reaction(request: HttpRequest, path: schemas.ReactionPath, on: bool):
-    await posting.take_token(request.auth)
-    return await _react(request.auth, path.room, path.seq, path.emoji, on)
+    await posting.take_token(caller(request))
+    return await _react(caller(request), path.room, path.seq, path.emoji, on)
 
 
 @router.put(

@@ -16,6 +16,7 @@ from ninja.responses import Status
 from ..services import reads
 from ..services import rooms as room_service
 from . import schemas
+from .auth import caller
 
 router = Router(tags=["rooms"])
 
@@ -30,7 +31,7 @@ router = Router(tags=["rooms"])
 async def list_rooms(request: HttpRequest):
     """Every room you are a member of (public, private, DMs), most recently
     active first."""
-    return {"rooms": await database_sync_to_async(reads.summaries)(request.auth)}
+    return {"rooms": await database_sync_to_async(reads.summaries)(caller(request))}
 
 
 # Before /rooms/{room}: "public" is this list, not a room's details.
@@ -61,7 +62,7 @@ def _create(user, new: schemas.NewRoom) -> dict:
 async def create_room(request: HttpRequest, body: schemas.NewRoom):
     """201: the new room. A taken name is 409 `conflict`, whoever holds it
     (a private room included); a bad name, or one starting with `dm-`, 400."""
-    return Status(201, await _create(request.auth, body))
+    return Status(201, await _create(caller(request), body))
 
 
 @router.api_operation(
@@ -74,7 +75,7 @@ async def create_room(request: HttpRequest, body: schemas.NewRoom):
 async def get_room(request: HttpRequest, path: Path[schemas.RoomPath]):
     """Your summary of the room when you are a member; the public facts of a
     public room you are not in."""
-    return await database_sync_to_async(reads.room_details)(request.auth, path.room)
+    return await database_sync_to_async(reads.room_details)(caller(request), path.room)
 
 
 @database_sync_to_async
@@ -97,7 +98,7 @@ async def change_room(
 ):
     """A new topic is a `topic` event of the room (none when unchanged).
     Fields left out (or null) stay as they are."""
-    return await _change(request.auth, path.room, body)
+    return await _change(caller(request), path.room, body)
 
 
 @database_sync_to_async
@@ -116,7 +117,7 @@ async def add_member(request: HttpRequest, path: Path[schemas.MemberPath]):
     """Any member of a private room may add a user; a public room is joined
     by each user (403 for someone else); a DM's members are fixed (403). A
     member already: nothing changes. A `member` event of the room."""
-    return await _add(request.auth, path.room, path.username)
+    return await _add(caller(request), path.room, path.username)
 
 
 @router.delete(
@@ -129,7 +130,7 @@ async def remove_member(request: HttpRequest, path: Path[schemas.MemberPath]):
     nothing more from it (its sockets are told at once). 404 when that user is
     not a member; 403 for a DM (its members are fixed)."""
     await database_sync_to_async(room_service.remove_member)(
-        request.auth, path.room, path.username
+        caller(request), path.room, path.username
     )
     return HttpResponse(status=204)
 
@@ -149,7 +150,7 @@ def _dm(user, usernames: list[str]) -> dict:
 async def open_dm(request: HttpRequest, body: schemas.NewDm):
     """Made on first use; its name (`dm-…`) is the server's. Post to it as
     to any room. 404: no such (active) user."""
-    return await _dm(request.auth, body.users)
+    return await _dm(caller(request), body.users)
 
 
 @router.post(
@@ -164,5 +165,5 @@ async def mark_read(
     """Up to the room's last seq. Your other sockets get `read` and `room`
     frames. Answers your new summary of the room."""
     return await database_sync_to_async(reads.mark_read)(
-        request.auth, path.room, body.seq, body.force
+        caller(request), path.room, body.seq, body.force
     )

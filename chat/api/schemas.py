@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, JsonValue
 
 from ..rooms import ROOM_NAME_RE
 from .errors import ERROR_CODES
@@ -54,7 +54,7 @@ class Body(Schema):
 class Error(Schema):
     """Every refusal: one of the protocol's codes and a sentence for people."""
 
-    code: str = Field(..., json_schema_extra={"enum": ERROR_CODES})
+    code: str = Field(..., json_schema_extra={"enum": list[JsonValue](ERROR_CODES)})
     detail: str
 
 
@@ -68,15 +68,14 @@ class Token(Schema):
     username: str
 
 
-class Room(Schema):
-    name: str
-    last_seq: int = Field(..., ge=0)
-    locked: bool = Field(..., description="Read only when true.")
-    last_message_at: str | None
+class TokenInfo(Schema):
+    id: int
+    created_at: str
+    expires_at: str | None = Field(..., description="null: it does not expire.")
 
 
-class RoomList(Schema):
-    rooms: list[Room]
+class TokenList(Schema):
+    tokens: list[TokenInfo] = Field(..., description="Newest first.")
 
 
 class Post(Body):
@@ -140,6 +139,12 @@ class PageQuery(Schema):
     )
     thread: int | None = Field(
         None, ge=1, description="Only this thread: its root (this seq) and replies."
+    )
+    around: int | None = Field(
+        None,
+        ge=1,
+        description="A page centred on this seq (a permalink opened in "
+        "context); has_more: older ones exist.",
     )
 
 
@@ -230,6 +235,14 @@ class PublicRoomList(Schema):
     rooms: list[PublicRoom] = Field(..., description="Most recently active first.")
 
 
+# chat.services.rooms.clean_topic: after white space runs become one space,
+# no character of Unicode category Cc and at most 250 characters.
+TOPIC_RULE: dict[str, JsonValue] = {
+    "maxLength": 250,
+    "pattern": "^[^\\x00-\\x08\\x0e-\\x1b\\x7f-\\x84\\x86-\\x9f]*$",
+}
+
+
 class NewRoom(Body):
     name: str = Field(
         ...,
@@ -238,13 +251,23 @@ class NewRoom(Body):
         json_schema_extra={"pattern": ROOM_PATTERN},
     )
     kind: Literal["public", "private"] = "public"
-    topic: str = Field("", description="One line, at most 250 characters.")
+    topic: str = Field(
+        "",
+        description="One line (white space runs become one space), at most 250 "
+        "characters, no control characters.",
+        json_schema_extra=TOPIC_RULE,
+    )
 
 
 class RoomChange(Body):
     """Either or both; one left out (or null) stays as it is."""
 
-    topic: str | None = Field(None, description="Any member; one line, 250 max.")
+    topic: str | None = Field(
+        None,
+        description="Any member; one line, at most 250 characters, no control "
+        "characters.",
+        json_schema_extra=TOPIC_RULE,
+    )
     notify: Notify | None = Field(None, description="Yours: which messages notify.")
 
 

@@ -14,8 +14,9 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path
 
+from ..protocol import ErrorCode
 from .app import api
-from .errors import METHOD_NOT_ALLOWED, NOT_FOUND, error_response
+from .errors import error_response
 
 
 def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -25,7 +26,7 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         allowed = sorted(m.strip() for m in response["Allow"].split(","))
         return error_response(
             request,
-            METHOD_NOT_ALLOWED,
+            ErrorCode.METHOD_NOT_ALLOWED,
             f"{request.method} is not allowed here; use {', '.join(allowed)}.",
             {"Allow": ", ".join(allowed)},
         )
@@ -57,7 +58,7 @@ async def not_found(request: HttpRequest, **_kwargs: Any) -> HttpResponse:
         request,
         error_response(
             request,
-            NOT_FOUND,
+            ErrorCode.NOT_FOUND,
             f"No API endpoint at {request.path}; see /api/v1/schema/.",
         ),
     )
@@ -71,6 +72,8 @@ def _patterns() -> list[URLPattern]:
     patterns = []
     seen = set()
     for pattern in ninja_patterns:
+        # ninja makes each a named URLPattern with a view
+        assert isinstance(pattern, URLPattern) and pattern.name
         if pattern.name == "api-root":  # ninja reverses it for the schema's paths
             patterns.append(path("", not_found, name="api-root"))
             continue

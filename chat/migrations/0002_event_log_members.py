@@ -229,6 +229,7 @@ def posters_become_members(apps, schema_editor):
     for room in Room.objects.iterator():
         users = (
             Message.objects.filter(room=room)
+            .order_by()  # Meta.ordering would make DISTINCT keep repeats
             .values_list("user_id", flat=True)
             .distinct()
         )

@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from .. import events, limits, metrics, posting
+from .. import drain, events, limits, metrics, posting
 from ..logfmt import log_event
 from ..posting import RateLimited
 from ..protocol import CloseCode, ErrorCode, FrameError
@@ -52,8 +52,10 @@ class BaseSocket(AsyncWebsocketConsumer):
         self.credential: str | None = None  # "session:<key>" or "token:<id>"
         self.conn_id = str(next(_conn_ids))  # per process (state adds the process)
         self.where = "-"  # the room (v1) or "-" (v2), for log lines
-        self.outbox: Outbox | None = None
-        self.replies: Replies | None = None
+        # Made when the server's send is known (__call__); used once accepted.
+        self.outbox: Outbox
+        self.replies: Replies
+        self.accepted = False
         self._strikes = 0  # refused frames since the last accepted one
         self._errors = 0  # refused frames in all (for sampled logging)
 
@@ -65,6 +67,12 @@ class BaseSocket(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
+        self.outbox = Outbox(
+            send,
+            settings.CHAT_OUTBOX_MAX_BYTES,
+            lambda: self.drop(CloseCode.TOO_SLOW, "too_slow"),
+        )
+        self.replies = Replies(self.outbox.push, self._refuse_failure_now)
         try:
             while True:
                 await self.dispatch(await receive())
@@ -122,20 +130,16 @@ class BaseSocket(AsyncWebsocketConsumer):
 
     async def open(self) -> None:
         """Accept the socket; frames to the client may be pushed from here."""
-        self.outbox = Outbox(
-            self.base_send,
-            settings.CHAT_OUTBOX_MAX_BYTES,
-            lambda: self.drop(CloseCode.TOO_SLOW, "too_slow"),
-        )
-        self.replies = Replies(self.outbox.push, self._refuse_failure_now)
+        self.accepted = True
         await self.accept()
+        drain.track(self)  # closed with 1012 when the server restarts
         metrics.CONNECTS.inc()
         metrics.OPEN_SOCKETS.inc()
 
     async def disconnect(self, code) -> None:
-        accepted = self.outbox is not None
         self.state = SocketState.CLOSED
-        if accepted:
+        drain.forget(self)
+        if self.accepted:
             self.outbox.close()
             metrics.OPEN_SOCKETS.dec()
             metrics.DISCONNECTS.labels(code).inc()
@@ -277,6 +281,16 @@ class BaseSocket(AsyncWebsocketConsumer):
 
         asyncio.create_task(leave_then_close())
 
+    async def restart(self) -> None:
+        """The server is restarting (chat/drain.py): no frame is taken any
+        more, the acks of posts already taken and queued frames go first,
+        then 1012; the client resumes on another process (a post it sent
+        that was not taken is sent again with its client_id)."""
+        if self.state is SocketState.OPEN:
+            self.state = SocketState.CLOSING
+        await self.replies.drain()
+        await self.close(code=CloseCode.SERVICE_RESTART)
+
     def revoke(self) -> None:
         """Logged out, deactivated or token revoked: close with 4403."""
         self.drop(CloseCode.REVOKED, "revoked")
@@ -285,7 +299,7 @@ class BaseSocket(AsyncWebsocketConsumer):
         if self.state is SocketState.CLOSED:  # a second close is an ASGI error
             return
         self.state = SocketState.CLOSED
-        if self.outbox is not None:
+        if self.accepted:
             # Frames already queued (acks, the error that explains the close)
             # go first; a drop() closed the outbox, so a stalled socket is
             # not waited for.

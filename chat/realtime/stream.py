@@ -123,6 +123,7 @@ class RoomStream:
         outbox = self.owner.outbox
         try:
             while (self._ahead or self._catch_up_requested) and not outbox.closed:
+                assert self.last_seq is not None  # set at start, before any fill
                 upto = None if self._catch_up_requested else max(self._ahead)
                 self._catch_up_requested = False
                 rows = await messages_after(self.room, self.last_seq, upto, limit)

@@ -49,8 +49,8 @@ class RoomWatcher:
         self.member = True
         self.with_room = True
         # Never a stream: no typing (last_seq None) and no presence (online_sent).
-        self.last_seq = None
-        self.online_sent = None
+        self.last_seq: int | None = None
+        self.online_sent: list[str] | None = None
         self.summary = summary  # the last one the client got
         self._recount = recount
         self._push = owner.outbox.push

@@ -5,16 +5,7 @@ A ServiceError is a FrameError, so a socket that catches FrameError sends it
 as an `error` frame unchanged.
 """
 
-from ..protocol import ErrorCode, FrameError
-
-STATUS = {
-    ErrorCode.BAD_FRAME: 400,
-    ErrorCode.EMPTY: 400,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.CONFLICT: 409,
-    ErrorCode.TOO_LONG: 413,
-}
+from ..protocol import HTTP_STATUS, ErrorCode, FrameError
 
 
 class ServiceError(FrameError):
@@ -27,7 +18,7 @@ class ServiceError(FrameError):
 
     @property
     def status(self) -> int:
-        return STATUS.get(self.code, 400)
+        return HTTP_STATUS.get(self.code, 400)
 
 
 class NotFound(ServiceError):

@@ -36,16 +36,22 @@ def _room(user, name: str) -> Room:
     return room
 
 
-def _target(room: Room, seq) -> Message:
-    """The message `seq` of `room`, not deleted (call under the room's lock)."""
+def _message(room: Room, seq: object, *, deleted: bool = False) -> Message:
+    """The message `seq` of `room` (not deleted, unless `deleted`)."""
     if not isinstance(seq, int) or isinstance(seq, bool):
         raise BadRequest('"seq" must be an integer.')
-    message = Message.objects.filter(
-        room=room, seq=seq, kind=Message.Kind.MESSAGE, deleted_at=None
-    ).first()
-    if message is None:
+    # (A seq past a bigint matches nothing: Django answers such a lookup
+    # without asking the database.)
+    messages = Message.objects.filter(room=room, seq=seq, kind=Message.Kind.MESSAGE)
+    found = (messages if deleted else messages.filter(deleted_at=None)).first()
+    if found is None:
         raise NotFound(f"No message {seq} in room {room.name!r}.")
-    return message
+    return found
+
+
+def _target(room: Room, seq: object) -> Message:
+    """The message `seq` of `room`, not deleted (call under the room's lock)."""
+    return _message(room, seq)
 
 
 def _change(room: Room, change) -> dict | None:
@@ -102,11 +108,7 @@ def delete_message(user, name: str, seq: int) -> dict | None:
     room = _room(user, name)
 
     def change(event_seq: int) -> dict:
-        message = Message.objects.filter(
-            room=room, seq=seq, kind=Message.Kind.MESSAGE
-        ).first()
-        if message is None:
-            raise NotFound(f"No message {seq} in room {room.name!r}.")
+        message = _message(room, seq, deleted=True)
         own = message.user_id == user.pk and settings.CHAT_DELETE_OWN
         if not own and not access.can_moderate(user, room):
             raise Forbidden(
@@ -122,6 +124,7 @@ def delete_message(user, name: str, seq: int) -> dict | None:
 def _tombstone(room: Room, message: Message, by, event_seq: int) -> dict:
     message.deleted_at = timezone.now()
     message.save(update_fields=["deleted_at"])
+    mentions.forget(message)
     # An `edited` event replayed on resume must not bring the text back.
     Message.objects.filter(
         room=room, kind=Message.Kind.EDITED, target=message.seq
@@ -206,11 +209,7 @@ def edit_history(user, name: str, seq: int) -> list[dict]:
     room = _room(user, name)
     if not access.can_moderate(user, room):
         raise Forbidden("Only the room's owners and staff may see edit history.")
-    message = Message.objects.filter(
-        room=room, seq=seq, kind=Message.Kind.MESSAGE
-    ).first()
-    if message is None:
-        raise NotFound(f"No message {seq} in room {room.name!r}.")
+    message = _message(room, seq, deleted=True)
     return [
         {"message": text, "edited_at": iso_ts(at)}
         for text, at in message.edits.values_list("text", "edited_at")

@@ -3,27 +3,31 @@
 Unread = message events with seq > the member's last_read_seq, not deleted,
 not the member's own; mentions = those of them that mention the member
 (`@name`, `@room`, `@all`: chat.mentions). Both are COUNTED from the log with
-indexed queries (chat_message (room, seq), chat_mention (room, seq)), one
-query for all of a user's rooms, never kept as counters that could drift.
+indexed queries (the partial index chat_message_unread, chat_mention (room,
+seq)), one query for all of a user's rooms, never kept as counters that
+could drift (bench/unread.py measures it).
 """
+
+from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from .. import access
+from ..actions import message_frames
 from ..broadcast import publish_on_commit, publish_user
 from ..events import iso_ts, read_frame, room_frame
 from ..models import Membership, Mention, Message, Room
 from .errors import BadRequest, no_room
 
 
-def _count(queryset, field: str = "pk"):
+def _count(queryset, distinct: str | None = None):
+    # COUNT(*), not COUNT(id): the rows are counted from the index alone
+    # (PostgreSQL's index-only scan), never read from the table.
+    count = Count(distinct, distinct=True) if distinct else Count("*")
     return Coalesce(
         Subquery(
-            queryset.order_by()
-            .values("room")
-            .annotate(n=Count(field, distinct=field != "pk"))
-            .values("n")[:1],
+            queryset.order_by().values("room").annotate(n=count).values("n")[:1],
             output_field=IntegerField(),
         ),
         Value(0),
@@ -43,13 +47,14 @@ def _unread():
 
 def _mentions():
     return _count(
+        # No join: a Mention row names its author, and a deleted message's
+        # rows are gone (chat.mentions.forget).
         Mention.objects.filter(
             Q(user=OuterRef("user")) | Q(user=None),
             room=OuterRef("room"),
             seq__gt=OuterRef("last_read_seq"),
-            message__deleted_at=None,
-        ).exclude(message__user=OuterRef("user")),
-        "message",
+        ).exclude(author=OuterRef("user")),
+        "seq",
     )
 
 
@@ -59,7 +64,8 @@ def _with_counts(memberships):
     )
 
 
-def _summary(membership: Membership, members: list[str] | None) -> dict:
+def _summary(membership: Any, members: list[str] | None) -> dict:
+    """`membership` carries the `unread` and `mention_count` annotations."""
     room = membership.room
     summary = {
         "room": room.name,
@@ -91,7 +97,7 @@ def _members(room_ids: list[int]) -> dict[int, list[str]]:
 def summaries(user) -> list[dict]:
     """The v2 summary of every room `user` is a member of (hello, GET
     /api/v1/rooms), most recently active first."""
-    if not access._active(user):
+    if not access.is_active_user(user):
         return []
     memberships = list(
         _with_counts(Membership.objects.filter(user=user)).order_by(
@@ -195,31 +201,30 @@ def set_notify(user, name: str, level: str) -> dict:
     ):
         raise no_room(name)
     new = summary(user, room)
+    if new is None:  # left meanwhile
+        raise no_room(name)
     publish_on_commit((publish_user, user.pk, room_frame(new)))
     return new
 
 
 def mentions_of(user, limit: int = 50) -> list[dict]:
     """Recent messages that mention `user` (by name or @room) in rooms the
-    user is a member of, newest first (the "mentions" view)."""
-    from ..actions import message_frames
-
-    rows = (
+    user is a member of, not deleted, not the user's own, newest first (the
+    "mentions" view). Message frames in their current state."""
+    ids = list(
         Mention.objects.filter(
-            Q(user=user) | Q(user=None),
-            room__memberships__user=user,
-            message__deleted_at=None,
+            Q(user=user) | Q(user=None), room__memberships__user=user
         )
+        .exclude(author=user)
         .order_by("-message_id")
         .values_list("message_id", flat=True)
         .distinct()[:limit]
     )
-    ids = list(rows)
-    result = []
-    for message in (
-        Message.objects.filter(pk__in=ids).select_related("room").order_by("-pk")
-    ):
-        result += message_frames(
-            message.room.name, Message.objects.filter(pk=message.pk)
-        )
-    return result
+    by_room: dict[str, list[int]] = {}
+    for pk, name in Message.objects.filter(pk__in=ids).values_list("pk", "room__name"):
+        by_room.setdefault(name, []).append(pk)
+    frames: dict[int, dict] = {}
+    for name, pks in by_room.items():
+        queryset = Message.objects.filter(pk__in=pks).order_by("pk")
+        frames.update(zip(sorted(pks), message_frames(name, queryset)))
+    return [frames[pk] for pk in ids if pk in frames]

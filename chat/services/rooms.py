@@ -15,6 +15,8 @@ join (join_public, PUT .../members/<me>) is a `member` event.
 """
 
 import hashlib
+import unicodedata
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -41,9 +43,11 @@ class _Unchanged(Exception):
 # --- lookups ---
 
 
-def _user_named(username) -> object:
+def _user_named(username: object) -> Any:
     if not isinstance(username, str) or not username:
         raise BadRequest("A username must be a non-empty string.")
+    if len(username) > 150 or "\x00" in username:  # never a username
+        raise NotFound(f"No user named {username[:150]!r}.")
     user = (
         get_user_model()
         .objects.filter(username__iexact=username, is_active=True)
@@ -74,10 +78,12 @@ def _canonical_new_name(name) -> str:
     return canonical
 
 
-def clean_topic(topic) -> str:
+def clean_topic(topic: object) -> str:
     if not isinstance(topic, str):
         raise BadRequest('"topic" must be a string.')
-    topic = " ".join(topic.split())  # one line: no control characters
+    topic = " ".join(topic.split())  # one line
+    if any(unicodedata.category(c) == "Cc" for c in topic):
+        raise BadRequest("A topic may not contain control characters.")
     if len(topic) > TOPIC_MAX:
         raise BadRequest(
             f"The topic is {len(topic)} characters long; the limit is {TOPIC_MAX}."
@@ -99,9 +105,11 @@ def _member_event(room: Room, seq: int, actor, member, op: str) -> dict:
 
 
 def _announce_join(frame: dict, member, room: Room) -> None:
+    new = summary(member, room)
+    assert new is not None  # a member now, in this transaction
     publish_on_commit(
         (publish_event, frame),
-        (publish_user, member.pk, room_frame(summary(member, room))),
+        (publish_user, member.pk, room_frame(new)),
     )
 
 
@@ -125,17 +133,15 @@ def open_v1_room(user, name: str) -> Room | None:
     A room that does not exist is created public (the seed's rooms-on-first-
     use), except a DM name; opening a public room makes the user a member.
     """
-    if not access._active(user):
+    if not access.is_active_user(user):
         return None
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    room = Room.objects.filter(name=name).annotate(member=Exists(mine)).first()
-    if room is None:
-        if name.startswith(DM_PREFIX):
-            return None
-        room = get_room(name)
-        room.member = False
-    if room.member:
-        return room
+    found = Room.objects.filter(name=name).annotate(member=Exists(mine)).first()
+    if found is not None and found.member:
+        return found
+    if found is None and name.startswith(DM_PREFIX):
+        return None
+    room = found or get_room(name)
     if room.kind != Room.Kind.PUBLIC:
         return None
     Membership.objects.get_or_create(room=room, user=user)

@@ -30,7 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .. import access
-from ..actions import message_frames
+from ..actions import frames_by_pk
 from ..models import Message
 from ..rooms import InvalidRoomName, canonical_room
 from .errors import BadRequest
@@ -278,20 +278,10 @@ def _sqlite_newest(found, terms: list[str], limit: int) -> list | None:
 
 def _results(rows: list[tuple[str, int]], terms: list[str]) -> list[dict]:
     """The current state of each hit, in the order of `rows`."""
-    by_room: dict[str, list[int]] = {}
-    for name, pk in rows:
-        by_room.setdefault(name, []).append(pk)
-    frames: dict[tuple[str, int], dict] = {}
-    for name, pks in by_room.items():
-        events = Message.objects.filter(pk__in=pks)
-        for pk, frame in zip(
-            events.order_by("seq").values_list("pk", flat=True),
-            message_frames(name, events.order_by("seq")),
-        ):
-            frames[(name, pk)] = frame
+    frames = frames_by_pk([pk for _, pk in rows])
     results = []
-    for name, pk in rows:
-        frame = dict(frames[(name, pk)])
+    for _, pk in rows:
+        frame = dict(frames[pk])
         frame["highlights"] = highlights(frame["message"], terms)
         results.append(frame)
     return results

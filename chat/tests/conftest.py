@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from accounts.models import ApiToken
 from chat import state
 
+from .schema_check import check_frame
+
 
 @pytest.fixture(autouse=True)
 def fresh_layer_and_state():
@@ -24,8 +26,24 @@ def fresh_layer_and_state():
 def _create_user(username: str):
     user = get_user_model().objects.create_user(username, password="pw-12345-long")
     _, token = ApiToken.objects.issue(user)
-    user.token = token
+    user.token = token  # type: ignore[attr-defined]
     return user
+
+
+@pytest.fixture(autouse=True)
+def frames_follow_the_schema(monkeypatch):
+    """Every text frame a socket sends in these tests is checked against the
+    JSON Schema served at /api/v1/protocol.json (chat/frames.py): a frame
+    that drifts from its type fails the test that received it."""
+    receive_output = WebsocketCommunicator.receive_output
+
+    async def checked(self, timeout=1):
+        output = await receive_output(self, timeout)
+        if output.get("type") == "websocket.send" and "text" in output:
+            check_frame(output["text"])
+        return output
+
+    monkeypatch.setattr(WebsocketCommunicator, "receive_output", checked)
 
 
 @pytest.fixture
@@ -54,6 +72,8 @@ async def connect():
             if headers is not None
             else [(b"authorization", f"Bearer {user.token}".encode())]
         )
+        if not any(name == b"host" for name, _ in hdrs):  # as a browser sends
+            hdrs = [*hdrs, (b"host", b"localhost:8000")]
         comm = WebsocketCommunicator(application, path, headers=hdrs)
         connected, code = await comm.connect()
         opened.append(comm)

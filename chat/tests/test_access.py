@@ -33,9 +33,9 @@ def test_readable_room_answers_none_alike_for_missing_and_invisible(people):
     alice, bob, carol, dm = people
     for name in ("secret", dm.name, "nowhere", "a.b", "x" * 65):
         assert access.readable_room(carol, name) is None, name
-    assert access.readable_room(bob, "SECRET").name == "secret"
+    assert access.readable_room(bob, "SECRET") == Room.objects.get(name="secret")
     assert access.readable_room(bob, dm.name) == dm
-    assert access.readable_room(carol, "open").name == "open"
+    assert access.readable_room(carol, "open") == Room.objects.get(name="open")
 
 
 def test_inactive_and_anonymous_users_read_nothing(people):
@@ -220,3 +220,24 @@ async def test_rooms_json_needs_login_and_lists_visible_rooms():
     await client.aforce_login(bob)
     names = [r["name"] for r in (await client.get("/chat/rooms.json")).json()["rooms"]]
     assert sorted(names) == ["open", "secret"]
+
+
+def test_lost_access_names_exactly_the_pairs_without_a_membership(people):
+    """lost_access answers per (room, user) pair, across many rooms."""
+    alice, bob, carol, dm = people
+    for i in range(120):  # more rooms than one query asks about
+        rooms.create_room(alice, f"r{i}")
+    pairs = {(f"r{i}", alice.pk) for i in range(120)} | {
+        ("r5", bob.pk),
+        ("secret", bob.pk),
+        ("secret", carol.pk),
+        (dm.name, carol.pk),
+        ("gone", alice.pk),
+    }
+    assert access.lost_access(pairs) == {
+        ("r5", bob.pk),
+        ("secret", carol.pk),
+        (dm.name, carol.pk),
+        ("gone", alice.pk),
+    }
+    assert access.lost_access(set()) == set()

@@ -301,6 +301,8 @@ async def test_schema_is_generated_and_served(api):
     assert schema["openapi"].startswith("3.")
     assert set(schema["paths"]) == {
         "/api/v1/token",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{token_id}",
         "/api/v1/rooms",
         "/api/v1/rooms/public",
         "/api/v1/rooms/{room}",
@@ -438,6 +440,28 @@ async def test_after_is_a_forward_cursor(make_user, api):
     )
 
 
+async def test_around_centres_a_page_on_a_message(make_user, api):
+    """GET messages?around=S&limit=N: N messages centred on S (a permalink
+    opened in context), oldest first; has_more when older ones exist."""
+    alice = await make_user("alice")
+    for n in range(1, 11):
+        await post(api, alice, "lobby", {"message": f"m{n}"})
+    response = await api.get(
+        "/api/v1/rooms/lobby/messages?around=6&limit=4", headers=bearer(alice)
+    )
+    assert response.status_code == 200, response.content
+    page = response.json()
+    assert ([m["seq"] for m in page["messages"]], page["has_more"]) == (
+        [4, 5, 6, 7],
+        True,
+    )
+    assert_error(
+        await api.get("/api/v1/rooms/lobby/messages?around=0", headers=bearer(alice)),
+        400,
+        "bad_frame",
+    )
+
+
 async def test_refusals_name_the_field(make_user, api):
     """ninja's validation errors become 400 bad_frame whose detail names the
     field and says what is wrong; an empty body is 400 too."""
@@ -484,3 +508,39 @@ async def test_token_requests_are_throttled_after_failures(make_user, api, setti
     assert int(refused["Retry-After"]) > 0
     assert "try again in" in refused.json()["detail"]
     throttle.reset()
+
+
+async def test_tokens_are_listed_and_revoked_by_their_owner(make_user, api):
+    """GET /api/v1/tokens lists the caller's tokens (never the secrets);
+    DELETE /api/v1/tokens/<id> revokes one (204; it stops working at once);
+    someone else's token or an unknown id is 404 and stays."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    listed = await api.get("/api/v1/tokens", headers=bearer(alice))
+    assert listed.status_code == 200, listed.content
+    (mine,) = listed.json()["tokens"]
+    assert set(mine) == {"id", "created_at", "expires_at"}
+    (theirs,) = (await api.get("/api/v1/tokens/", headers=bearer(bob))).json()["tokens"]
+    refused = await api.delete(f"/api/v1/tokens/{theirs['id']}", headers=bearer(alice))
+    assert_error(refused, 404, "not_found")
+    assert (await api.get("/api/v1/rooms", headers=bearer(bob))).status_code == 200
+    assert_error(
+        await api.delete("/api/v1/tokens/x", headers=bearer(alice)), 400, "bad_frame"
+    )
+    revoked = await api.delete(f"/api/v1/tokens/{mine['id']}", headers=bearer(alice))
+    assert revoked.status_code == 204
+    assert_error(
+        await api.get("/api/v1/tokens", headers=bearer(alice)), 401, "unauthorized"
+    )
+
+
+async def test_token_cap_refuses_a_new_token(make_user, api, settings):
+    """Past CHAT_TOKENS_PER_USER, POST /api/v1/token is 403 forbidden."""
+    settings.CHAT_TOKENS_PER_USER = 1  # make_user issued one already
+    await make_user("alice")
+    response = await api.post(
+        "/api/v1/token",
+        {"username": "alice", "password": "pw-12345-long"},
+        content_type="application/json",
+    )
+    body = assert_error(response, 403, "forbidden")
+    assert "delete one first" in body["detail"]

@@ -146,6 +146,12 @@ async def test_room_details_and_topic(make_user, connect, api):
     assert "members" not in hall and "unread" not in hall
     refused = await call(api, bob, "PATCH", "/rooms/hall", {"topic": "bob's"})
     assert_error(refused, 403, "forbidden")
+    for bad in ("bell\x07", "x" * 251):
+        assert_error(
+            await call(api, alice, "PATCH", "/rooms/team", {"topic": bad}),
+            400,
+            "bad_frame",
+        )
     muted = await call(api, alice, "PATCH", "/rooms/team", {"notify": "mentions"})
     assert muted.json()["notify"] == "mentions"
     assert_error(

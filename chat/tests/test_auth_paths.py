@@ -20,7 +20,7 @@ async def test_session_cookie_with_allowed_origin_is_accepted(make_user, connect
         "lobby",
         headers=[
             (b"cookie", f"sessionid={cookie}".encode()),
-            (b"origin", b"http://127.0.0.1:8000"),
+            (b"origin", b"http://localhost:8000"),
         ],
     )
     assert comm.hello["username"] == "alice"

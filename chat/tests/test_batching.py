@@ -2,6 +2,7 @@
 of a post stored alone: seq without gaps in order, refusals, client_id once."""
 
 import asyncio
+from typing import Any
 
 from channels.db import database_sync_to_async
 
@@ -78,6 +79,8 @@ async def test_batcher_passes_refusals_to_their_caller_only(make_user):
     """A refused post raises in its own caller; the other posts of the batch succeed."""
     alice = await make_user("alice")
     await database_sync_to_async(lambda: Room.objects.create(name="ro", locked=True))()
+    ok: Any
+    refused: Any
     ok, refused = await asyncio.gather(
         batching.submit("open", alice, "yes", None),
         batching.submit("ro", alice, "no", None),

@@ -4,6 +4,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
+from chat.version import VERSION
+
 ORIGIN = (b"origin", b"http://localhost:8000")
 
 
@@ -132,6 +134,8 @@ async def test_hello_is_first_and_names_room_user_online_and_last_seq(
     b = await connect(bob)
     assert b.hello == {
         "type": "hello",
+        "v": 1,
+        "server": VERSION,
         "room": "lobby",
         "username": "bob",
         "online": ["alice", "bob"],

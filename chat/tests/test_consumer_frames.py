@@ -323,7 +323,7 @@ async def test_replies_keep_the_order_of_the_frames(make_user, connect):
     await a.send_json_to({"type": "message", "message": "second", "client_id": "p2"})
     await a.send_json_to({"message": "   "})
     await a.send_json_to({"type": "history", "limit": 5})
-    replies = []
+    replies: list[dict] = []
     while len(replies) < 5:
         frame = await a.receive_json_from()
         if frame["type"] != "message":

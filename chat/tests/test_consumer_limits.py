@@ -6,7 +6,7 @@ import logging
 
 async def closed_with(comm) -> tuple[int, list[dict]]:
     """Read until the close: (its code, the frames before it)."""
-    frames = []
+    frames: list[dict] = []
     while True:
         output = await comm.receive_output()
         if output["type"] == "websocket.close":

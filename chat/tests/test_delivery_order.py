@@ -9,7 +9,7 @@ store_post = database_sync_to_async(actions.store_post)
 
 
 async def messages(comm, count):
-    frames = []
+    frames: list[dict] = []
     while len(frames) < count:
         frame = await comm.receive_json_from(timeout=3)
         if frame["type"] == "message":

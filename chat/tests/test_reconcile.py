@@ -1,5 +1,7 @@
 """The hub's reconcile pass still catches up a message the layer never carried."""
 
+from typing import Any
+
 from channels.db import database_sync_to_async
 
 from chat import actions
@@ -35,7 +37,7 @@ def test_revoked_names_inactive_users_deleted_tokens_and_ended_sessions(
     User = get_user_model()
     users = [User.objects.create_user(f"u{i}") for i in range(5)]
     tokens = [ApiToken.objects.issue(u)[0] for u in users]
-    sessions = []
+    sessions: list[Any] = []
     for _ in range(3):
         store = SessionStore()
         store.create()

@@ -29,6 +29,12 @@ def team(db):
     return alice, bob, carol
 
 
+def _made(frame: dict | None) -> dict:
+    """The event a change made (None: nothing changed)."""
+    assert frame is not None
+    return frame
+
+
 def _refused(code: str, call, *args):
     with pytest.raises(FrameError) as info:
         call(*args)
@@ -42,7 +48,7 @@ def _history(room: str) -> list[dict]:
 
 def test_the_author_edits_and_the_old_text_is_kept(team):
     alice, bob, carol = team
-    edited = messages.edit_message(bob, "team", 3, "  hello, team ")
+    edited = _made(messages.edit_message(bob, "team", 3, "  hello, team "))
     assert {k: edited[k] for k in ("type", "seq", "target", "message")} == {
         "type": "edited",
         "seq": 4,
@@ -85,13 +91,13 @@ def test_author_owner_and_staff_delete_others_may_not(team):
     actions.store_post("team", alice, "by alice", None)  # seq 4
     _refused("forbidden", messages.delete_message, bob, "team", 4)
     _refused("not_found", messages.delete_message, carol, "team", 4)
-    deleted = messages.delete_message(alice, "team", 3)  # the owner
+    deleted = _made(messages.delete_message(alice, "team", 3))  # the owner
     assert (deleted["type"], deleted["seq"], deleted["target"]) == ("deleted", 5, 3)
     assert messages.delete_message(alice, "team", 3) is None  # already
     carol.is_staff = True
     carol.save()
-    assert messages.delete_message(carol, "open", 2)["target"] == 2  # staff
-    assert messages.delete_message(alice, "team", 4)["seq"] == 6  # the author
+    assert _made(messages.delete_message(carol, "open", 2))["target"] == 2  # staff
+    assert _made(messages.delete_message(alice, "team", 4))["seq"] == 6  # author
     history = _history("team")
     assert [(m["seq"], m["message"], m.get("deleted")) for m in history] == [
         (3, "", True),
@@ -117,7 +123,7 @@ def test_a_deleted_message_leaves_no_text_in_its_edit_events(team):
 
 def test_reactions_toggle_with_the_full_user_list(team, settings):
     alice, bob, _ = team
-    first = messages.react(alice, "team", 3, "👍")
+    first = _made(messages.react(alice, "team", 3, "👍"))
     assert (first["type"], first["target"], first["emoji"], first["users"]) == (
         "reaction",
         3,
@@ -125,8 +131,8 @@ def test_reactions_toggle_with_the_full_user_list(team, settings):
         ["alice"],
     )
     assert messages.react(alice, "team", 3, "👍") is None  # idempotent
-    assert messages.react(bob, "team", 3, "👍")["users"] == ["alice", "bob"]
-    assert messages.react(alice, "team", 3, "👍", False)["users"] == ["bob"]
+    assert _made(messages.react(bob, "team", 3, "👍"))["users"] == ["alice", "bob"]
+    assert _made(messages.react(alice, "team", 3, "👍", False))["users"] == ["bob"]
     assert messages.react(alice, "team", 3, "👍", False) is None
     messages.react(alice, "team", 3, "👨‍👩‍👧")
     assert _history("team")[0]["reactions"] == {"👍": ["bob"], "👨‍👩‍👧": ["alice"]}
@@ -166,8 +172,9 @@ def test_mentions_of_members_and_everyone_are_stored_and_framed(team):
     assert _history("team")[-1]["mentions"] == ["bob"]
     rows = Mention.objects.filter(seq=frame["seq"])
     assert sorted(str(r.user_id) for r in rows) == sorted([str(bob.pk), "None"])
-    edited = messages.edit_message(alice, "team", frame["seq"], "now @alice only")
+    edited = _made(messages.edit_message(alice, "team", frame["seq"], "now @alice"))
     assert edited["mentions"] == ["alice"] and "mentions_room" not in edited
+    assert edited["message"] == "now @alice"
     assert list(
         Mention.objects.filter(seq=frame["seq"]).values_list("user_id", flat=True)
     ) == [alice.pk]
@@ -243,3 +250,34 @@ async def test_live_sockets_get_each_change_as_the_next_seq(make_user, connect):
     for comm in (a, b):
         got = [await comm.receive_json_from() for _ in range(2)]
         assert [(f["type"], f["seq"]) for f in got] == [("reaction", 2), ("edited", 3)]
+
+
+def test_a_page_around_a_seq_centres_on_it(team):
+    """history_page(around=S): the messages before S and from S on, `limit`
+    in all, oldest first, only messages (no other events)."""
+    alice = team[0]
+    for i in range(10):
+        actions.store_post("open", alice, f"m{i}", None)  # seqs 3..12
+    page, has_more = actions.history_page("open", None, 4, around=7)
+    assert [m["seq"] for m in page] == [5, 6, 7, 8] and has_more
+    page, has_more = actions.history_page("open", None, 5, around=2)
+    assert [m["seq"] for m in page] == [2, 3, 4, 5, 6] and not has_more
+
+
+@pytest.mark.parametrize("seq", [0, -1, 2**63, 2**70])
+def test_a_seq_that_cannot_exist_is_not_found_not_a_server_error(team, seq):
+    """No such message, even past a bigint (which PostgreSQL cannot store):
+    not_found for every change, never a server error."""
+    alice = team[0]
+    _refused("not_found", messages.edit_message, alice, "team", seq, "x")
+    _refused("not_found", messages.delete_message, alice, "team", seq)
+    _refused("not_found", messages.react, alice, "team", seq, "👍")
+    _refused("not_found", messages.edit_history, alice, "team", seq)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bell\x07", "\x1b[31mred"])
+def test_control_characters_in_a_topic_or_username_are_refused(team, text):
+    alice = team[0]
+    _refused("bad_frame", rooms.set_topic, alice, "team", text)
+    _refused("not_found", rooms.add_member, alice, "team", text)
+    _refused("not_found", rooms.open_dm, alice, [text])

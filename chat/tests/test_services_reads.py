@@ -77,7 +77,7 @@ def test_reading_a_room_one_cannot_see_is_not_found(trio):
     )
 
 
-def test_rejoining_counts_from_the_old_read_position_or_zero(trio):
+def test_a_member_added_again_counts_unread_from_zero(trio):
     """Leaving drops the read position; a member added again starts at 0."""
     alice, bob, _ = trio
     actions.store_post("team", alice, "before", None)  # 3
@@ -151,3 +151,57 @@ def test_counts_equal_a_brute_force_recount_under_random_interleavings(db, seed)
             for summary in reads.summaries(member):
                 expected = _brute_force(member, summary["room"])
                 assert (summary["unread"], summary["mentions"]) == expected
+
+
+def test_the_mentions_view_lists_others_messages_that_mention_me(trio):
+    alice, bob, carol = trio
+    rooms.create_room(carol, "elsewhere")  # bob is not in it
+    actions.store_post("team", alice, "@bob one", None)  # 3
+    actions.store_post("team", alice, "@room two", None)  # 4
+    actions.store_post("team", bob, "@bob mine", None)  # 5: own
+    actions.store_post("team", alice, "@bob gone", None)  # 6
+    messages.delete_message(alice, "team", 6)
+    actions.store_post("elsewhere", carol, "@bob not a member", None)
+    assert [m["message"] for m in reads.mentions_of(bob)] == ["@room two", "@bob one"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_per_user_frames_reach_the_users_group():
+    """A new membership, a read position and a removal are published to the
+    user's group (every socket of the user, on every process) after commit."""
+    from channels.db import database_sync_to_async
+    from channels.layers import get_channel_layer
+
+    from chat.rooms import user_group
+
+    alice, bob = await database_sync_to_async(lambda: (_user("alice"), _user("bob")))()
+    layer = get_channel_layer()
+    channel = await layer.new_channel("test.")
+    await layer.group_add(user_group(bob.pk), channel)
+
+    async def frames(count: int) -> list[dict]:
+        got = [await layer.receive(channel) for _ in range(count)]
+        assert {e["type"] for e in got} == {"chat.user"}
+        return [e["frame"] for e in got]
+
+    await database_sync_to_async(rooms.create_room)(alice, "team", "private")
+    await database_sync_to_async(rooms.add_member)(alice, "team", "bob")
+    (added,) = await frames(1)
+    assert (added["type"], added["room"], added["members"]) == (
+        "room",
+        "team",
+        ["alice", "bob"],
+    )
+    await database_sync_to_async(actions.store_post)("team", alice, "hi", None)
+    await database_sync_to_async(reads.mark_read)(bob, "team", 3)
+    read, summary = await frames(2)
+    assert read == {"type": "read", "room": "team", "seq": 3}
+    assert (summary["type"], summary["unread"], summary["last_read_seq"]) == (
+        "room",
+        0,
+        3,
+    )
+    await database_sync_to_async(reads.mark_read)(bob, "team", 1)  # not forward
+    await database_sync_to_async(rooms.remove_member)(alice, "team", "bob")
+    (removed,) = await frames(1)
+    assert removed == {"type": "removed", "room": "team"}

@@ -220,7 +220,7 @@ def test_event_seqs_are_gap_free_across_kinds_and_refusals(users):
 
 def test_a_v1_open_creates_public_rooms_but_never_a_dm_name(users):
     alice = users["alice"]
-    assert rooms.open_v1_room(alice, "fresh").kind == "public"
+    assert rooms.open_v1_room(alice, "fresh") == Room.objects.get(kind="public")
     assert rooms.open_v1_room(alice, "dm-123") is None
     assert rooms.postable_room(users["bob"], "fresh").name == "fresh"
     assert Membership.objects.filter(room__name="fresh").count() == 2

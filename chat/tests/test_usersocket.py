@@ -117,7 +117,7 @@ async def test_sync_sends_history_then_live_events_once_in_order(make_user, v2):
     for n in range(3):
         await b.send_json_to({"type": "message", "room": "lobby", "message": f"m{n}"})
     await b.send_json_to({"type": "message", "room": "dev", "message": "elsewhere"})
-    seqs = []
+    seqs: list[tuple[int, str]] = []
     while len(seqs) < 3:
         frame = await a.receive_json_from()
         if frame["type"] == "message":
@@ -394,3 +394,57 @@ async def test_v2_refusals_in_a_row_close_1008_and_sockets_per_user_are_capped(
     errors = [await a.receive_json_from() for _ in range(2)]
     assert [e["code"] for e in errors] == ["not_found", "not_found"]
     assert (await a.receive_output())["code"] == 1008
+
+
+async def test_history_request_pages_older_messages_of_the_named_room(make_user, v2):
+    """history with room, before and limit: older messages of that room,
+    oldest first, with has_more, in a frame that names the room."""
+    alice = await make_user("alice")
+    await create_room(alice, "lobby")
+    a = await v2(alice)
+    for n in range(5):
+        await a.send_json_to(
+            {
+                "type": "message",
+                "room": "lobby",
+                "message": f"m{n}",
+                "client_id": f"{n}",
+            }
+        )
+        await frames_until(a, "ack")
+    await a.send_json_to({"type": "history", "room": "lobby", "before": 5, "limit": 2})
+    page = (await frames_until(a, "history"))[-1]
+    assert page["room"] == "lobby"
+    assert [m["message"] for m in page["messages"]] == ["m1", "m2"]
+    assert page["has_more"] is True and page["complete"] is False
+
+
+@pytest.mark.parametrize("origin", [b"http://localhost:8000", b"https://evil.example"])
+async def test_v2_authenticates_as_v1_session_with_origin_or_refused(make_user, origin):
+    """Same authentication as v1: a session cookie with an allowed Origin
+    connects as its user; with a foreign Origin, or no credentials, refused
+    before accept."""
+    from django.test import Client
+
+    from config.asgi import application
+
+    alice = await make_user("alice")
+
+    @database_sync_to_async
+    def cookie():
+        client = Client()
+        client.force_login(alice)
+        return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+    # The Origin must be the handshake's own scheme://host:port (chat.auth).
+    host = (b"host", b"localhost:8000")
+    comm = WebsocketCommunicator(
+        application, "/ws/", headers=[await cookie(), host, (b"origin", origin)]
+    )
+    connected, _ = await comm.connect()
+    assert connected == (origin == b"http://localhost:8000")
+    if connected:
+        assert (await comm.receive_json_from())["username"] == "alice"
+        await comm.disconnect()
+    anonymous = WebsocketCommunicator(application, "/ws/")
+    assert (await anonymous.connect())[0] is False

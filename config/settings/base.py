@@ -6,6 +6,7 @@ channel layer. See docs/deploy.md for the full list.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -35,7 +36,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chat.httpmetrics.HttpMetricsMiddleware",  # first: times the whole answer
     "django.middleware.security.SecurityMiddleware",
+    "chat.headers.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -61,11 +64,25 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "chat.context_processors.protocol",  # error/close codes
                 "accounts.preferences.preferences",
+                "chat.webapp.site",
             ],
         },
     },
 ]
+
+
+# libpq: give up on unacknowledged data after 5 s, probe an idle connection
+# after 5 s (every 2 s, twice), connect within 3 s.
+_PG_DEAD_LINK = {
+    "connect_timeout": 3,
+    "tcp_user_timeout": 5000,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+}
 
 
 def _database(url: str) -> dict:
@@ -80,7 +97,15 @@ def _database(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     config["CONN_HEALTH_CHECKS"] = True
-    if config["ENGINE"] == "django.db.backends.postgresql":
+    if config["ENGINE"].startswith("django.db.backends.postgresql"):
+        from config.dbpool import FailFastConnection
+
+        options = config.setdefault("OPTIONS", {})
+        # A database behind a dead link (no RST, no FIN) must fail a query in
+        # seconds, not after TCP's 15 minutes: a post then gets `unavailable`
+        # (tests/test_multihost.py). Overridable as ?tcp_user_timeout=… etc.
+        for key, value in _PG_DEAD_LINK.items():
+            options.setdefault(key, value)
         # A bounded pool per process, no persistent per-thread connections:
         # under ASGI each sync request runs in a thread of its own, and with
         # CONN_MAX_AGE > 0 every one of them kept a PostgreSQL connection
@@ -89,12 +114,14 @@ def _database(url: str) -> dict:
         # pool after each request or database_sync_to_async call.
         config["CONN_MAX_AGE"] = 0
         size = env.int("CHAT_DB_POOL_SIZE", default=10)
-        config.setdefault("OPTIONS", {})["pool"] = {
+        options["pool"] = {
             "min_size": min(2, size),
             "max_size": size,
             # A request waits this long for a free connection, then fails
             # with a database error (503 on the API, 1011 on a socket).
-            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=10.0),
+            "timeout": env.float("CHAT_DB_POOL_TIMEOUT", default=5.0),
+            # ... except while the database is unreachable (config/dbpool.py).
+            "connection_class": FailFastConnection,
         }
         return config
     # SQLite: persistent connections (no server to exhaust): opening and
@@ -112,6 +139,16 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Redis Sentinel: "host:port,host:port"; REDIS_URL then names the master
+# (redis://<master name>/0) and clients follow it through failovers.
+CHAT_REDIS_SENTINELS = [
+    (host, int(port))
+    for host, _, port in (
+        item.strip().rpartition(":")
+        for item in env("CHAT_REDIS_SENTINELS", default="").split(",")
+        if item.strip()
+    )
+]
 # Every Redis key and pub/sub channel of this deployment starts with it, so
 # several deployments (or test runs) can share one Redis without crosstalk.
 CHAT_REDIS_PREFIX = env("CHAT_REDIS_PREFIX", default="chat")
@@ -126,7 +163,7 @@ CHAT_LAYER_GROUP_EXPIRY = env.int("CHAT_LAYER_GROUP_EXPIRY", default=86400)
 CHAT_LAYER_CAPACITY = env.int("CHAT_LAYER_CAPACITY", default=10000)
 
 _LAYER_BACKENDS = {
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "pubsub": "chat.redis_layer.ShardedPubSubChannelLayer",
     "core": "channels_redis.core.RedisChannelLayer",
 }
 
@@ -148,8 +185,23 @@ def _channel_layers(redis_url: str) -> dict:
         )
     # A bounded connect: while Redis is down, publishing fails fast and the
     # hub delivers locally (others catch up from the database).
-    host = {"address": redis_url, "socket_connect_timeout": 2}
-    config = {"hosts": [host], "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
+    # Several comma-separated URLs: the layer shards groups across them by
+    # a hash of the name, as chat/state shards its keys (docs/scaling.md).
+    hosts = [
+        {"address": url.strip(), "socket_connect_timeout": 2}
+        for url in redis_url.split(",")
+    ]
+    if CHAT_REDIS_SENTINELS:
+        master = urlsplit(redis_url)
+        hosts = [
+            {
+                "sentinels": CHAT_REDIS_SENTINELS,
+                "master_name": master.hostname,
+                "db": int(master.path.strip("/") or 0),
+                "socket_connect_timeout": 2,
+            }
+        ]
+    config = {"hosts": hosts, "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
     if CHANNEL_LAYER == "core":
         config["group_expiry"] = CHAT_LAYER_GROUP_EXPIRY
         config["capacity"] = CHAT_LAYER_CAPACITY
@@ -167,6 +219,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# E-mail, for password reset: EMAIL_URL (django-environ), e.g.
+# smtp+tls://user:password@smtp.example.com:587. Without it there is no
+# password reset (its pages answer 404): it could never deliver.
+EMAIL_URL = env("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="chat@localhost")
+CHAT_PASSWORD_RESET = bool(EMAIL_URL)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "chat:index"
@@ -182,12 +243,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Every log line as logfmt or as JSON (chat/logfmt.py).
+CHAT_LOG_FORMAT = env("CHAT_LOG_FORMAT", default="logfmt")
+_LOG_FORMATTERS = {"logfmt": "LogfmtFormatter", "json": "JsonFormatter"}
+if CHAT_LOG_FORMAT not in _LOG_FORMATTERS:
+    raise ImproperlyConfigured(
+        f"CHAT_LOG_FORMAT={CHAT_LOG_FORMAT!r}: use logfmt or json."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
+    "formatters": {"plain": {"()": f"chat.logfmt.{_LOG_FORMATTERS[CHAT_LOG_FORMAT]}"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
@@ -249,6 +315,13 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
         "heartbeats is a good value), or live processes would look dead."
     )
 
+# On SIGTERM, open sockets are served this many seconds more (while /readyz
+# says 503 and new handshakes are refused), then closed with 1012 after their
+# queued frames (chat/drain.py).
+CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10.0)
+# Retention: `manage.py chat_purge` turns messages older than this many days
+# into tombstones (seqs kept). 0 keeps everything.
+CHAT_RETENTION_DAYS = env.float("CHAT_RETENTION_DAYS", default=0.0)
 # --- Abuse limits (docs/security.md) ---
 # Failed logins (API token, login form, admin) counted in fixed windows of
 # CHAT_LOGIN_WINDOW seconds, per account and per client address; at the limit
@@ -256,6 +329,28 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
 CHAT_LOGIN_FAILURES_PER_ACCOUNT = env.int("CHAT_LOGIN_FAILURES_PER_ACCOUNT", default=10)
 CHAT_LOGIN_FAILURES_PER_ADDRESS = env.int("CHAT_LOGIN_FAILURES_PER_ADDRESS", default=30)
 CHAT_LOGIN_WINDOW = env.float("CHAT_LOGIN_WINDOW", default=900.0)
+# Sign-up: "open", "invite" (a one-use link from `manage.py chat_invite`) or
+# "closed"; at most CHAT_SIGNUPS_PER_ADDRESS accounts per address per window.
+CHAT_SIGNUP = env("CHAT_SIGNUP", default="open")
+if CHAT_SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured(
+        f"CHAT_SIGNUP={CHAT_SIGNUP!r}: use open, invite or closed."
+    )
+CHAT_SIGNUPS_PER_ADDRESS = env.int("CHAT_SIGNUPS_PER_ADDRESS", default=10)
+CHAT_SIGNUP_WINDOW = env.float("CHAT_SIGNUP_WINDOW", default=3600.0)
+# API tokens: at most this many per user; with a max age (seconds, 0 = never),
+# a token stops working that long after its issue.
+CHAT_TOKENS_PER_USER = env.int("CHAT_TOKENS_PER_USER", default=20)
+CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
+# Request bodies past this many bytes are refused (413) from Content-Length
+# or as they stream in, before being spooled (chat/bodylimit.py); the API's
+# limit is CHAT_MAX_FRAME_BYTES.
+CHAT_MAX_BODY_BYTES = env.int("CHAT_MAX_BODY_BYTES", default=1024 * 1024)
+# Content-Security-Policy: empty for the built-in strict one (chat/headers.py).
+CHAT_CSP = env("CHAT_CSP", default="")
+# Threads (niced) that check passwords for the API, per process
+# (accounts/credentials.py).
+CHAT_PASSWORD_THREADS = env.int("CHAT_PASSWORD_THREADS", default=2)
 
 # --- Uploads (chat/services/uploads.py) ---
 # Files go through Django's storage API: local files under MEDIA_ROOT by

@@ -30,6 +30,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"chat-test-{os.getpid()}.sqlite3")
     }
 
+# Password reset pages on (pytest-django's test environment sends to locmem).
+CHAT_PASSWORD_RESET = True
+
 # The in-process tests log as they go, so pytest's log capture gets every
 # record inside the test that made it. (Server processes started by the
 # tests use the other settings, and log from a thread as in production.)
@@ -38,3 +41,10 @@ CHAT_LOG_FROM_THREAD = False
 # No persistent connections in tests: the thread behind database_sync_to_async
 # would keep one open, and PostgreSQL refuses to drop the test database then.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# The in-process suite signs up and fails logins from one address (the test
+# client's 127.0.0.1) across many tests, and throttle counters live as long
+# as the process: tests of the limits set their own (accounts/tests).
+CHAT_SIGNUPS_PER_ADDRESS = 100_000
+CHAT_LOGIN_FAILURES_PER_ADDRESS = 100_000
+CHAT_LOGIN_FAILURES_PER_ACCOUNT = 100_000

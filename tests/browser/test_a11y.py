@@ -14,7 +14,7 @@ import pytest
 try:
     from playwright.async_api import expect
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
-    expect = None
+    expect = None  # type: ignore[assignment]
 
 from ..wsclient import ChatClient
 from .conftest import create_users
@@ -57,10 +57,10 @@ async def new_page(browser, theme: str, viewport=DESKTOP, **options):
 async def test_every_view_passes_axe_in_both_themes(
     deployment, browser, axe, artifacts, theme
 ):
-    """axe-core finds no serious or critical violation on the login and
-    sign-up pages (with errors), the index, a room (with an error under the
-    composer), the settings panel, and at phone width the room with its online
-    panel open; the system's colour scheme picks the theme."""
+    """axe-core finds no serious or critical violation on the sign-up page
+    (with errors), a room (with an error under the composer), the settings
+    panel, the index, the room switcher dialog, and at phone width the room
+    with its online panel open; the system's colour scheme picks the theme."""
     d = deployment()
     tokens = create_users(d, "alice", "bob")
     seed_room(d)
@@ -106,6 +106,11 @@ async def test_every_view_passes_axe_in_both_themes(
     await page.goto(f"{server.http}/chat/")
     await expect(page.locator("#room-list li", has_text="lobby")).to_be_visible()
     await audit(page, "index")
+
+    await page.keyboard.press("Control+k")
+    await expect(page.locator("#switcher .switcher-room")).to_have_text(["#lobby"])
+    await audit(page, "switcher")
+    await page.keyboard.press("Escape")
 
     phone = await new_page(browser, theme, viewport=PHONE)
     await log_in_to_room(phone, server, "alice", "lobby")
@@ -210,3 +215,40 @@ async def test_reduced_motion_turns_transitions_off(deployment, browser):
         )
     assert durations["no-preference"].startswith("0.15s")
     assert all(float(d[:-1]) < 0.001 for d in durations["reduce"].split(", "))
+
+
+async def test_ctrl_k_switches_rooms_from_the_keyboard(deployment, browser):
+    """Ctrl+K opens the room switcher with the focus in its box; typing
+    filters the active rooms; Enter goes to the room; Esc closes it and the
+    focus goes back where it was."""
+    d = deployment()
+    tokens = create_users(d, "alice", "bob")
+    server = d.server()
+    for room in ("lobby", "dev", "design"):
+        bob = await ChatClient.connect(server.ws, room, tokens["bob"])
+        await bob.post(f"hello {room}")
+        await bob.next("message")
+        await bob.close()
+    page = await new_page(browser, "dark")
+    await log_in_to_room(page, server, "alice", "lobby")
+    box = page.get_by_label(re.compile("^Message #"))
+    await box.focus()
+
+    await page.keyboard.press("Control+k")
+    switcher = page.get_by_role("dialog", name="Go to a room")
+    await expect(switcher).to_be_visible()
+    await expect(page.get_by_label("Room name")).to_be_focused()
+    await expect(switcher.locator(".switcher-room")).to_have_count(3)
+    await page.keyboard.type("de")
+    # Most recently active first, as on the index.
+    await expect(switcher.locator(".switcher-room")).to_have_text(["#design", "#dev"])
+    await page.keyboard.press("Escape")
+    await expect(switcher).to_be_hidden()
+    await expect(box).to_be_focused()
+
+    await page.keyboard.press("Control+k")
+    await page.keyboard.type("desi")
+    await expect(switcher.locator(".switcher-room")).to_have_text(["#design"])
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(f"{server.http}/chat/design/")
+    await expect(page.locator("#messages li.msg .text")).to_have_text(["hello design"])

@@ -6,7 +6,7 @@ import re
 try:
     from playwright.async_api import expect
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
-    expect = None
+    expect = None  # type: ignore[assignment]
 
 from ..wsclient import ChatClient
 from .conftest import PASSWORD, create_users

@@ -7,7 +7,7 @@ import re
 try:
     from playwright.async_api import expect
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
-    expect = None
+    expect = None  # type: ignore[assignment]
 
 import httpx
 
@@ -154,11 +154,13 @@ async def test_favicon_is_served_and_no_page_asks_for_a_missing_file(
         )
         assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
     page = await open_page(browser, server)
-    failed = []
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"),
-    )
+    failed: list[str] = []
+
+    def note_failure(response) -> None:
+        if response.status >= 400:
+            failed.append(f"{response.status} {response.url}")
+
+    page.on("response", note_failure)
     await page.goto(f"{server.http}/chat/")
     await log_in_to_room(page, server, "alice", "lobby")
     await page.wait_for_load_state("networkidle")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 try:
     from playwright.async_api import expect
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
-    expect = None
+    expect = None  # type: ignore[assignment]
 
 from ..wsclient import ChatClient
 from .conftest import PASSWORD, create_users

@@ -26,6 +26,8 @@ import { PresenceView } from "./views/presence.js";
 import { StatusView } from "./views/status.js";
 
 const config = serverData("chat-config");
+// Error and close codes, named once on the server (chat/protocol.py).
+const { error_codes: errors, close_codes: closeCodes } = serverData("chat-protocol");
 const me = config.username;
 const JUMP_MAX_PAGES = 40;
 const READ_DELAY_MS = 200;
@@ -147,7 +149,7 @@ const socket = new UserSocket({
   url: config.v2.socket,
   pageUrl: config.urls.page,
   loginUrl: config.urls.login,
-  closeCodes: config.closeCodes,
+  closeCodes,
   onState: (state, detail) => status.show(state, detail),
   onReady: ready,
   onFrame: frame,
@@ -396,10 +398,10 @@ function removed(room) {
 // The server's reason in the page's language where the page knows the code.
 function reason(f) {
   const known = {
-    empty: () => gettext("The message is empty."),
-    rate_limited: () => gettext("You are sending too fast; wait a moment."),
-    not_found: () => gettext("No such room or message, or not one you can see."),
-    forbidden: () => gettext("You may not do that here."),
+    [errors.EMPTY]: () => gettext("The message is empty."),
+    [errors.RATE_LIMITED]: () => gettext("You are sending too fast; wait a moment."),
+    [errors.NOT_FOUND]: () => gettext("No such room or message, or not one you can see."),
+    [errors.FORBIDDEN]: () => gettext("You may not do that here."),
   };
   return known[f.code] ? known[f.code]() : f.detail;
 }
@@ -432,7 +434,7 @@ function refused(f) {
   }
   if (f.room && loadingOlder.has(f.room)) loadingOlder.delete(f.room);
   // A read or typing frame that crossed a removal: the notice says it all.
-  if (f.code === "not_found" && f.room && !summaries.has(f.room)) return;
+  if (f.code === errors.NOT_FOUND && f.room && !summaries.has(f.room)) return;
   composer.showError(reason(f));
 }
 

@@ -98,10 +98,12 @@ async function refresh() {
   }
   if (document.visibilityState === "visible") timer = setTimeout(refresh, POLL_MS);
 }
-document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") refresh();
-  else clearTimeout(timer);
-});
-refresh();
+if (config.roomListUrl) {
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") refresh();
+    else clearTimeout(timer);
+  });
+  refresh();
+}
 // Modules run after the document is parsed: until here the form is inert.
 form.dataset.ready = "true";

@@ -16,6 +16,8 @@ import { PresenceView } from "./views/presence.js";
 import { StatusView } from "./views/status.js";
 
 const config = serverData("chat-config");
+// Error and close codes, named once on the server (chat/protocol.py).
+const { error_codes: errors, close_codes: closeCodes } = serverData("chat-protocol");
 const { room, username: me } = config;
 const store = new MessageStore();
 const log = store.room(room);
@@ -59,7 +61,7 @@ const socket = new RoomSocket({
   url: config.urls.socket,
   pageUrl: config.urls.page,
   loginUrl: config.urls.login,
-  closeCodes: config.closeCodes,
+  closeCodes,
   since: () => log.lastSeq,
   onState: (state, detail) => status.show(state, detail),
   onReady: ready,
@@ -149,16 +151,17 @@ function acked(f) {
 // The server's reason in the page's language where the page knows the code;
 // otherwise the server's own words.
 function reason(f, text) {
-  if (f.code === "too_long" && text !== undefined) {
+  if (f.code === errors.TOO_LONG && text !== undefined) {
     return interpolate(gettext("The message is %(length)s characters long; the limit is %(limit)s."), {
       length: [...text.trim()].length,
       limit: config.maxLength,
     });
   }
   const known = {
-    empty: () => gettext("The message is empty."),
-    rate_limited: () => gettext("You are sending too fast; wait a moment."),
-    unavailable: () => gettext("The server could not store it; nothing was stored. Send it again in a moment."),
+    [errors.EMPTY]: () => gettext("The message is empty."),
+    [errors.RATE_LIMITED]: () => gettext("You are sending too fast; wait a moment."),
+    [errors.UNAVAILABLE]: () =>
+      gettext("The server could not store it; nothing was stored. Send it again in a moment."),
   };
   return known[f.code] ? known[f.code]() : f.detail;
 }
@@ -181,7 +184,7 @@ function refused(f) {
 
 function closed(code) {
   const owed = outbox.disconnected();
-  if (code === config.closeCodes.MESSAGE_TOO_BIG) {
+  if (code === closeCodes.MESSAGE_TOO_BIG) {
     // The server will never take that frame: do not send it again.
     const big = owed.find((a) => a.kind === "post");
     if (big) {

@@ -1,6 +1,8 @@
 // Every page: the settings panel (theme and language, saved for the user on
-// the server), Esc to close it, and the service worker (static files only).
+// the server), Esc to close it, the room switcher (Ctrl+K), and the service
+// worker (static files only).
 import { serverData } from "./dom.js";
+import "./switcher.js";
 
 const config = serverData("site-config");
 const panel = document.getElementById("prefs");

@@ -75,7 +75,7 @@ def _run(statements_by_vendor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("chat", "0002_event_log_members")]
+    dependencies = [("chat", "0004_merge_unread_indexes_and_deleted_users")]
 
     operations = [
         migrations.RunPython(

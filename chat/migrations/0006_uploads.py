@@ -10,7 +10,7 @@ import chat.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0003_search"),
+        ("chat", "0005_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,11 @@
+import pytest
+
+from chat.state import throttle
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    """Each test starts with no failed logins or sign-ups counted."""
+    throttle.reset()
+    yield
+    throttle.reset()

@@ -1,0 +1,1 @@
+"""chat-tui: a terminal client for the chat server (Textual, on chat_client)."""
