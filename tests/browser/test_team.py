@@ -74,10 +74,18 @@ async def open_page(browser, viewport=DESKTOP, notifications=False) -> Page:
     )
     if notifications:
         await context.add_init_script(RECORD_NOTIFICATIONS)
+    # The strict Content-Security-Policy: any violation fails the test.
+    await context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
     page = await context.new_page()
     page.set_default_timeout(10_000)
     page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
-    page.on("console", lambda m: print("CONSOLE", m.type, m.text))
+    page.on(
+        "console",
+        lambda m: "CSP violation" in m.text and PAGE_ERRORS.append(m.text),
+    )
     return page
 
 

@@ -396,8 +396,16 @@ function removed(room) {
 }
 
 // The server's reason in the page's language where the page knows the code.
-function reason(f) {
+function reason(f, text) {
+  if (f.code === errors.TOO_LONG && text !== undefined) {
+    return interpolate(gettext("The message is %(length)s characters long; the limit is %(limit)s."), {
+      length: [...text.trim()].length,
+      limit: config.maxLength,
+    });
+  }
   const known = {
+    [errors.UNAVAILABLE]: () =>
+      gettext("The server could not store it; nothing was stored. Send it again in a moment."),
     [errors.EMPTY]: () => gettext("The message is empty."),
     [errors.RATE_LIMITED]: () => gettext("You are sending too fast; wait a moment."),
     [errors.NOT_FOUND]: () => gettext("No such room or message, or not one you can see."),
@@ -411,8 +419,8 @@ function refused(f) {
   if (p) {
     posts.delete(f.client_id);
     pane(p.room).dropPending(f.client_id);
-    if (p.room === active && p.replyTo === null) composer.refused(p.text, reason(f));
-    else if (p.replyTo !== null) thread.showError(reason(f));
+    if (p.room === active && p.replyTo === null) composer.refused(p.text, reason(f, p.text));
+    else if (p.replyTo !== null) thread.showError(reason(f, p.text));
     return;
   }
   if (f.room && syncing.has(f.room)) {
