@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -111,4 +112,19 @@ def room(request: HttpRequest, room_name: str) -> HttpResponse:
             "login": reverse("login"),
         },
     }
-    return render(request, "chat/room.html", {"room_name": name, "chat_config": config})
+    # The team chat (docs/page.md): one v2 socket for all the user's rooms.
+    config.update(team_chat_config(request, name, room))
+    return render(request, "chat/app.html", {"room_name": name, "chat_config": config})
+
+
+def team_chat_config(request: HttpRequest, name: str, room) -> dict:
+    return {
+        "exists": room is not None,
+        "csrfToken": get_token(request),
+        "v2": {
+            "socket": "/ws/",
+            "api": "/api/v1/",
+            "roomUrl": reverse("chat:room", args=["ROOM"]),
+            "uploadMaxBytes": settings.CHAT_UPLOAD_MAX_BYTES,
+        },
+    }

@@ -119,7 +119,11 @@ def _store(request: HttpRequest) -> dict:
         raise uploads.too_large_error()
     uploads.check_quota(caller(request), max(0, int(declared) - UPLOAD_ENVELOPE))
     handler = uploads.LimitedUploadHandler(request)
-    request.upload_handlers = [handler]
+    # With the session (the page), the CSRF check has read request.POST, so
+    # the body is parsed already (bounded by config.bodylimit; store_upload
+    # checks the size again).
+    if not hasattr(request, "_files"):
+        request.upload_handlers = [handler]
     try:
         files = request.FILES
     except RequestDataTooBig:

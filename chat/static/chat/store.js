@@ -33,6 +33,11 @@ function messageOf(frame) {
     editedAt: frame.edited_at || null,
     reactions: { ...(frame.reactions || {}) },
     replyTo: frame.reply_to ?? null,
+    // Version 2 (the team chat reads these; docs/page.md).
+    mentions: frame.mentions || [],
+    mentionsRoom: Boolean(frame.mentions_room),
+    attachments: frame.attachments || [],
+    replies: frame.replies || 0,
   };
 }
 

@@ -1,0 +1,6 @@
+// The reaction picker's emoji: built in, nothing fetched.
+export const EMOJI = [
+  "👍", "👎", "😄", "🎉", "❤️", "😮", "😢", "😡",
+  "🙏", "👀", "🚀", "✅", "❌", "🔥", "💯", "🤔",
+  "👏", "🙌", "😂", "😅", "🤝", "⭐", "💡", "☕",
+];
