@@ -36,7 +36,7 @@ async def test_no_csp_violation_on_the_pages(deployment, browser):
     await expect(page.locator("#messages li.msg .text")).to_have_text(
         ["hello under CSP"]
     )
-    assert (await lines(page))[0][0] == 1
+    assert (await lines(page))[0][0] >= 1  # after the room's own events
     await page.goto(f"{server.http}/chat/")
     await expect(page).to_have_url(re.compile(r"/chat/$"))
     await page.goto(f"{server.http}/accounts/tokens/")
