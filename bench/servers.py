@@ -141,8 +141,10 @@ class Server:
         env: dict,
         log_path: Path,
         argv: list[str] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.module = module
+        self.host = host  # another host's address (bench/multihost.py)
         self.port = port
         self.env = env
         self.log_path = log_path
@@ -151,7 +153,7 @@ class Server:
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -178,7 +180,7 @@ class Server:
                 raise RuntimeError(f"{self.module} exited: {self.log()}")
             try:
                 with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/chat/", timeout=1
+                    f"http://{self.host}:{self.port}/chat/", timeout=1
                 ):
                     return self
             except (urllib.error.URLError, ConnectionError, OSError):

@@ -28,27 +28,38 @@ from .wsclient import ChatClient
 
 
 class RedisServer:
-    def __init__(self, tmp_path) -> None:
+    """`host` and `wrap` (a command prefix) run it in a network namespace
+    (tests/netns.py)."""
+
+    def __init__(self, tmp_path, host: str = "127.0.0.1", wrap=(), args=()) -> None:
+        self.host, self.wrap, self.args = host, tuple(wrap), tuple(args)
         self.port = free_port()
         self.log_path = tmp_path / f"redis-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> "RedisServer":
         self.proc = subprocess.Popen(
             [
+                *self.wrap,
                 "redis-server",
                 "--port",
                 str(self.port),
                 "--bind",
-                "127.0.0.1",
+                self.host,
                 "--save",
                 "",
                 "--appendonly",
                 "no",
+                # Reached from other namespaces' addresses too (tests/netns.py).
+                "--protected-mode",
+                "no",
+                "--dir",  # a replica writes the RDB it receives: not in the tree
+                str(self.log_path.parent),
+                *self.args,
             ],
             stdout=open(self.log_path, "ab"),
             stderr=subprocess.STDOUT,
@@ -56,9 +67,7 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(
-                    ("127.0.0.1", self.port), timeout=0.5
-                ) as s:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")
                     if s.recv(16).startswith(b"+PONG"):
                         return self
@@ -81,7 +90,7 @@ class RedisServer:
     def commandstats(self) -> dict[str, int]:
         import redis
 
-        info = redis.Redis(port=self.port).info("commandstats")
+        info = redis.Redis(self.host, self.port).info("commandstats")
         return {name.removeprefix("cmdstat_"): v["calls"] for name, v in info.items()}
 
 

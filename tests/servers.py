@@ -36,9 +36,14 @@ class ServerProcess:
         workers: int = 1,
         port: int | None = None,
         kind: str = "uvicorn",
+        host: str = "127.0.0.1",
+        wrap: tuple[str, ...] = (),
     ):
+        """`host` and `wrap` (a command prefix) run it in a network
+        namespace (tests/netns.py)."""
         self.env = env
         self.kind = kind
+        self.host, self.wrap = host, tuple(wrap)
         self.workers = workers
         self.port = port or free_port()
         self.log_path = log_path
@@ -46,11 +51,11 @@ class ServerProcess:
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         log = open(self.log_path, "ab")
@@ -60,7 +65,7 @@ class ServerProcess:
                 "-m",
                 "daphne",
                 "-b",
-                "127.0.0.1",
+                self.host,
                 "-p",
                 str(self.port),
                 "config.asgi:application",
@@ -70,13 +75,15 @@ class ServerProcess:
                 sys.executable,
                 "-m",
                 "config.serve",
+                "--host",
+                self.host,
                 "--port",
                 str(self.port),
                 "--workers",
                 str(self.workers),
             ]
         self.proc = subprocess.Popen(
-            command,
+            [*self.wrap, *command],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -170,6 +177,8 @@ class Deployment:
         workers: int = 1,
         kind: str = "uvicorn",
         port: int | None = None,
+        host: str = "127.0.0.1",
+        wrap: tuple[str, ...] = (),
         **settings,
     ) -> ServerProcess:
         """Start a server process; `port` reuses a stopped one's (a restart)."""
@@ -181,6 +190,8 @@ class Deployment:
             workers=workers,
             kind=kind,
             port=port,
+            host=host,
+            wrap=wrap,
         )
         self.servers.append(server)
         return server.start()

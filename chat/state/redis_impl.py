@@ -14,6 +14,12 @@ Keys (all under CHAT_REDIS_PREFIX, "chat" by default):
 Each operation is one round trip (a Lua script run with EVALSHA, or one SET),
 atomic on the server, so processes racing on the same user or room agree.
 
+Several comma-separated REDIS_URLs shard the keys: a room's presence hash,
+a user's bucket and a typing key live on the shard a hash of the key picks
+(chat/redis_layer.py, the channel layer's rule too);
+every shard keeps its own `<p>:procs`, written by each heartbeat, so each
+presence script finds its processes' heartbeats beside the room's hash.
+
 Redis may restart empty or be unreachable for a while. Rate limits and the
 typing throttle then fall back to this process's own memory (availability
 over strictness), presence to this process's own sockets; each process
@@ -23,11 +29,14 @@ writes its sockets back when its heartbeat finds its entry gone.
 import asyncio
 import logging
 import uuid
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
+from ..redis_layer import shard_index
 from .memory_impl import MemoryState
 
 log = logging.getLogger("chat.state")
@@ -153,16 +162,26 @@ return taken
 """
 
 
+def _client(url: str) -> aioredis.Redis:
+    # Short timeouts: a post waits on the rate limit, and an unreachable
+    # Redis must turn into the fallback, not a hang.
+    timeouts = dict(socket_connect_timeout=2, socket_timeout=2)
+    if settings.CHAT_REDIS_SENTINELS:  # the URL names the master
+        master = urlsplit(url)
+        sentinel = Sentinel(settings.CHAT_REDIS_SENTINELS, **timeouts)
+        return sentinel.master_for(
+            master.hostname,
+            db=int(master.path.strip("/") or 0),
+            health_check_interval=30,
+            **timeouts,
+        )
+    return aioredis.Redis.from_url(url, health_check_interval=30, **timeouts)
+
+
 class RedisState:
     def __init__(self) -> None:
-        self.redis = aioredis.Redis.from_url(
-            settings.REDIS_URL,
-            # Short timeouts: a post waits on the rate limit, and an
-            # unreachable Redis must turn into the fallback, not a hang.
-            socket_connect_timeout=2,
-            socket_timeout=2,
-            health_check_interval=30,
-        )
+        self.shards = [_client(url.strip()) for url in settings.REDIS_URL.split(",")]
+        self.redis = self.shards[0]
         self.prefix = settings.CHAT_REDIS_PREFIX
         self.process_id = uuid.uuid4().hex[:16]
         self._procs_key = f"{self.prefix}:procs"
@@ -186,6 +205,12 @@ class RedisState:
 
     def _presence_key(self, room: str) -> str:
         return f"{self.prefix}:presence:{room}"
+
+    def _shard(self, key: str) -> aioredis.Redis:
+        """The Redis that holds `key` (one of several REDIS_URLs)."""
+        if len(self.shards) == 1:
+            return self.redis
+        return self.shards[shard_index(key, len(self.shards))]
 
     def _field(self, conn_id: str) -> str:
         return f"{self.process_id}:{conn_id}"
@@ -229,6 +254,7 @@ class RedisState:
                     self._hash_expiry_ms,
                     self.process_id,
                 ],
+                client=self._shard(self._presence_key(room)),
             )
         except RedisError as exc:
             self._unavailable("presence", exc)
@@ -253,6 +279,7 @@ class RedisState:
             went = await self._leave(
                 keys=[self._presence_key(room), self._procs_key],
                 args=[field, username, self._ttl],
+                client=self._shard(self._presence_key(room)),
             )
         except RedisError as exc:
             self._unavailable("presence", exc)
@@ -263,7 +290,9 @@ class RedisState:
     async def online(self, room: str) -> list[str]:
         try:
             names = await self._online(
-                keys=[self._presence_key(room), self._procs_key], args=[self._ttl]
+                keys=[self._presence_key(room), self._procs_key],
+                args=[self._ttl],
+                client=self._shard(self._presence_key(room)),
             )
         except RedisError as exc:
             self._unavailable("presence", exc)
@@ -272,20 +301,26 @@ class RedisState:
 
     async def online_counts(self, rooms: list[str]) -> dict[str, int]:
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for room in rooms:
-                    await self._online(
-                        keys=[self._presence_key(room), self._procs_key],
-                        args=[self._ttl],
-                        client=pipe,
-                    )
-                results = await pipe.execute()
+            by_shard: dict[int, list[str]] = {}
+            for room in rooms:
+                shard = self._shard(self._presence_key(room))
+                by_shard.setdefault(self.shards.index(shard), []).append(room)
+            results = {}
+            for index, shard_rooms in by_shard.items():  # one pipeline a shard
+                async with self.shards[index].pipeline(transaction=False) as pipe:
+                    for room in shard_rooms:
+                        await self._online(
+                            keys=[self._presence_key(room), self._procs_key],
+                            args=[self._ttl],
+                            client=pipe,
+                        )
+                    results.update(zip(shard_rooms, await pipe.execute()))
         except RedisError as exc:
             self._unavailable("presence", exc)
             return {
                 room: len(set(self._local.get(room, {}).values())) for room in rooms
             }
-        return {room: len(names) for room, names in zip(rooms, results)}
+        return {room: len(results[room]) for room in rooms}
 
     # --- heartbeat: how other processes know this one is alive ---
 
@@ -320,10 +355,21 @@ class RedisState:
         """Tell the other processes this one lives; rewrite its sockets into
         Redis when Redis had taken it for dead or lost a write."""
         rooms = list(self._local)
-        lost = await self._heartbeat(
-            keys=[self._procs_key, *map(self._presence_key, rooms)],
-            args=[self.process_id, self._ttl, self._hash_expiry_ms],
-        )
+        lost, failed = 0, None
+        for shard in self.shards:  # each shard's own process set, each tried
+            keys = [self._presence_key(room) for room in rooms]
+            if len(self.shards) > 1:
+                keys = [key for key in keys if self._shard(key) is shard]
+            try:
+                lost |= await self._heartbeat(
+                    keys=[self._procs_key, *keys],
+                    args=[self.process_id, self._ttl, self._hash_expiry_ms],
+                    client=shard,
+                )
+            except RedisError as exc:
+                failed = exc
+        if failed is not None:
+            raise failed
         self._available()
         if lost:
             self._dirty_rooms.update(rooms)
@@ -333,10 +379,12 @@ class RedisState:
     async def _rewrite(self, room: str) -> None:
         written = dict(self._local.get(room, {}))
         pairs = [item for pair in written.items() for item in pair]
+        shard = self._shard(self._presence_key(room))
         try:
             await self._replace(
                 keys=[self._presence_key(room)],
                 args=[f"{self.process_id}:", self._hash_expiry_ms, *pairs],
+                client=shard,
             )
         except RedisError:
             self._dirty_rooms.add(room)
@@ -345,18 +393,20 @@ class RedisState:
         # overtaken by our HSET: remove what is no longer local.
         gone = written.keys() - self._local.get(room, {}).keys()
         if gone:
-            await self.redis.hdel(self._presence_key(room), *gone)
+            await shard.hdel(self._presence_key(room), *gone)
 
     # --- limits ---
 
     async def take_token(self, user_id: int) -> bool:
+        key = f"{self.prefix}:rate:{user_id}"
         try:
             taken = await self._take_token(
-                keys=[f"{self.prefix}:rate:{user_id}"],
+                keys=[key],
                 args=[
                     settings.CHAT_RATE_LIMIT_PER_SECOND,
                     settings.CHAT_RATE_LIMIT_BURST,
                 ],
+                client=self._shard(key),
             )
         except RedisError as exc:
             self._unavailable("rate limit", exc)
@@ -364,10 +414,11 @@ class RedisState:
         return bool(taken)
 
     async def typing_allowed(self, user_id: int, room: str) -> bool:
+        key = f"{self.prefix}:typing:{user_id}:{room}"
         try:
             return bool(
-                await self.redis.set(
-                    f"{self.prefix}:typing:{user_id}:{room}",
+                await self._shard(key).set(
+                    key,
                     1,
                     nx=True,
                     px=max(1, int(settings.CHAT_TYPING_INTERVAL * 1000)),
@@ -381,4 +432,5 @@ class RedisState:
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
             self._heartbeat_task = None
-        await self.redis.aclose()
+        for shard in self.shards:
+            await shard.aclose()

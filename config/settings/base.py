@@ -6,6 +6,7 @@ channel layer. See docs/deploy.md for the full list.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -64,6 +65,18 @@ TEMPLATES = [
 ]
 
 
+# libpq: give up on unacknowledged data after 5 s, probe an idle connection
+# after 5 s (every 2 s, twice), connect within 3 s.
+_PG_DEAD_LINK = {
+    "connect_timeout": 3,
+    "tcp_user_timeout": 5000,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+}
+
+
 def _database(url: str) -> dict:
     config = environ.Env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -75,6 +88,13 @@ def _database(url: str) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    if config["ENGINE"].startswith("django.db.backends.postgresql"):
+        # A database behind a dead link (no RST, no FIN) must fail a query in
+        # seconds, not after TCP's 15 minutes: a post then gets `unavailable`
+        # (tests/test_multihost.py). Overridable as ?tcp_user_timeout=… etc.
+        options = config.setdefault("OPTIONS", {})
+        for key, value in _PG_DEAD_LINK.items():
+            options.setdefault(key, value)
     # Persistent connections for every engine: opening (and, for SQLite,
     # closing, which checkpoints the WAL) per query cost more than the query
     # itself (docs/performance.md).
@@ -91,6 +111,16 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Redis Sentinel: "host:port,host:port"; REDIS_URL then names the master
+# (redis://<master name>/0) and clients follow it through failovers.
+CHAT_REDIS_SENTINELS = [
+    (host, int(port))
+    for host, _, port in (
+        item.strip().rpartition(":")
+        for item in env("CHAT_REDIS_SENTINELS", default="").split(",")
+        if item.strip()
+    )
+]
 # Every Redis key and pub/sub channel of this deployment starts with it, so
 # several deployments (or test runs) can share one Redis without crosstalk.
 CHAT_REDIS_PREFIX = env("CHAT_REDIS_PREFIX", default="chat")
@@ -105,7 +135,7 @@ CHAT_LAYER_GROUP_EXPIRY = env.int("CHAT_LAYER_GROUP_EXPIRY", default=86400)
 CHAT_LAYER_CAPACITY = env.int("CHAT_LAYER_CAPACITY", default=10000)
 
 _LAYER_BACKENDS = {
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "pubsub": "chat.redis_layer.ShardedPubSubChannelLayer",
     "core": "channels_redis.core.RedisChannelLayer",
 }
 
@@ -127,8 +157,23 @@ def _channel_layers(redis_url: str) -> dict:
         )
     # A bounded connect: while Redis is down, publishing fails fast and the
     # hub delivers locally (others catch up from the database).
-    host = {"address": redis_url, "socket_connect_timeout": 2}
-    config = {"hosts": [host], "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
+    # Several comma-separated URLs: the layer shards groups across them by
+    # a hash of the name, as chat/state shards its keys (docs/scaling.md).
+    hosts = [
+        {"address": url.strip(), "socket_connect_timeout": 2}
+        for url in redis_url.split(",")
+    ]
+    if CHAT_REDIS_SENTINELS:
+        master = urlsplit(redis_url)
+        hosts = [
+            {
+                "sentinels": CHAT_REDIS_SENTINELS,
+                "master_name": master.hostname,
+                "db": int(master.path.strip("/") or 0),
+                "socket_connect_timeout": 2,
+            }
+        ]
+    config = {"hosts": hosts, "prefix": f"{CHAT_REDIS_PREFIX}:layer:"}
     if CHANNEL_LAYER == "core":
         config["group_expiry"] = CHAT_LAYER_GROUP_EXPIRY
         config["capacity"] = CHAT_LAYER_CAPACITY
