@@ -170,10 +170,11 @@ ALLOWANCE_MAX = 64
 
 
 class _Allowance:
-    __slots__ = ("tokens", "until", "size")
+    __slots__ = ("tokens", "until", "size", "granted")
 
-    def __init__(self, tokens: int, until: float, size: int) -> None:
+    def __init__(self, tokens: int, until: float, size: int, granted: int) -> None:
         self.tokens, self.until, self.size = tokens, until, size
+        self.granted = granted  # tokens given to this allowance in all
 
 
 def _client(url: str) -> aioredis.Redis:
@@ -418,7 +419,8 @@ class RedisState:
         A user posting fast gets its tokens from Redis in bulk: a process
         that used up its allowance within ALLOWANCE_LEASE seconds asks for
         twice as many next time (up to ALLOWANCE_MAX, and a quarter of the
-        burst), and spends them locally with no round trip. The bucket is
+        burst), else for as many as it used, and spends them locally with no
+        round trip. The bucket is
         never overdrawn (Redis grants only what it holds); tokens a process
         took and did not use within the lease are forfeited, so the limit
         can only be stricter, by at most that allowance per process. A user
@@ -431,8 +433,12 @@ class RedisState:
             return True
         burst = settings.CHAT_RATE_LIMIT_BURST
         cap = max(1, min(ALLOWANCE_MAX, int(burst // 4)))
-        grew = allowance is not None and loop_time < allowance.until
-        size = min(cap, allowance.size * 2) if grew else 1
+        if allowance is None:
+            size = 1
+        elif loop_time < allowance.until:  # all used within the lease: more
+            size = min(cap, allowance.size * 2)
+        else:  # as many as were used in the last lease (a slow user: 1)
+            size = max(1, min(cap, allowance.granted - allowance.tokens))
         key = f"{self.prefix}:rate:{user_id}"
         try:
             granted = int(
@@ -457,7 +463,7 @@ class RedisState:
                 u: a for u, a in self._allowances.items() if now < a.until
             }
         self._allowances[user_id] = _Allowance(
-            granted - 1 + left, now + ALLOWANCE_LEASE, size
+            granted - 1 + left, now + ALLOWANCE_LEASE, size, granted + left
         )
         return True
 
