@@ -288,7 +288,9 @@ class Run:
         one publisher per room (a member's socket)."""
         stats = Stats()
         members = v2_members(self.plan.v2)
+        started = time.perf_counter()
         conns = await open_v2(server.ws, members, self.tokens[: len(members)], stats)
+        took = time.perf_counter() - started  # hello + every room's history
         views = [view for conn in conns for view in conn.views.values()]
         publishers: list[Publisher] = []
         seen: set[str] = set()
@@ -303,7 +305,11 @@ class Run:
             file=sys.stderr,
         )
         try:
-            return await self._measure("V2", app, stats, publishers, views, [server])
+            rows = await self._measure("V2", app, stats, publishers, views, [server])
+            rows[0].connect_s = took
+            connect = f"connect: {len(conns)} sockets, {len(views)} room syncs"
+            rows[0].note = "; ".join(x for x in (connect, rows[0].note) if x)
+            return rows
         finally:
             for conn in conns:
                 conn.close()
