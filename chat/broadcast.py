@@ -24,7 +24,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from . import events, metrics
+from . import actions, events, metrics
 from .access import lost_access
 from .auth import revoked
 from .batching import Batcher
@@ -114,6 +114,7 @@ async def publish_revoke(user_id: int, credential: str | None = None) -> None:
 
 _revoked = database_sync_to_async(revoked)
 _lost_access = database_sync_to_async(lost_access, thread_sensitive=False)
+_messages_after = database_sync_to_async(actions.messages_after, thread_sensitive=False)
 
 
 @database_sync_to_async
@@ -432,14 +433,39 @@ class RoomHub:
             await asyncio.sleep(min(1.0, settings.CHAT_RECONCILE_INTERVAL / 5))
         for room, last_seq in lagging.items():
             if room in self.rooms and last_seq > self.last_seen.get(room, 0):
-                self.note_seq(room, last_seq)
-                self._catch_up(room)
+                await self._catch_up_room(room)
         self._presence_dirty.update(rooms)
         self._presence_wake.set()
         await self._close_revoked()
         if time.monotonic() - self._refreshed_at > settings.CHAT_GROUP_REFRESH:
             self._refreshed_at = time.monotonic()
             await self._resubscribe()
+
+    async def _catch_up_room(self, room: str) -> None:
+        """Read the events past what this process has seen ONCE for the room
+        and hand them to its sockets, each taking what it lacks in seq order
+        (as from the layer), instead of every socket reading the database:
+        a room of 5,000 sockets made 5,000 reads. A socket that was behind
+        the process already catches up on its own."""
+        limit = settings.CHAT_RESUME_MAX
+        while room in self.rooms:
+            after = self.last_seen.get(room, 0)
+            for subscriber in tuple(self.rooms[room]):
+                if subscriber.last_seq is not None and subscriber.last_seq < after:
+                    subscriber.catch_up()
+            rows = await _messages_after(room, after, None, limit)
+            if rows:
+                self.pages.pop(room, None)  # read the database next time
+            for frame in rows:
+                seq = frame["seq"]
+                if frame["type"] != "message":
+                    self.deletions += 1  # a change to history (see seed_page)
+                self.note_seq(room, seq)
+                text = events.encode(frame)
+                for subscriber in tuple(self.rooms.get(room, ())):
+                    subscriber.deliver(seq, text)
+            if len(rows) < limit:
+                return
 
     async def _close_revoked(self) -> None:
         """Close sockets whose user or token the database no longer accepts,
