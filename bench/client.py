@@ -70,7 +70,9 @@ class Conn(WSListener):
             return
         if kind != WSMsgType.TEXT:
             return
-        data = orjson.loads(frame.get_payload_as_bytes())
+        self._frame(orjson.loads(frame.get_payload_as_bytes()))
+
+    def _frame(self, data: dict) -> None:
         kind = data["type"]
         if kind == "message":
             self._message(data)
@@ -87,19 +89,135 @@ class Conn(WSListener):
             self.stats.errors[code] = self.stats.errors.get(code, 0) + 1
 
     def _message(self, data: dict) -> None:
-        stats = self.stats
-        seq = data["seq"]
-        if seq <= self.last_seq:
-            stats.duplicates += 1
+        _deliver(self.stats, self, data)
+
+    def send_text(self, text: str) -> None:
+        self.transport.send(WSMsgType.TEXT, text.encode())
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.send_close()
+            self.transport.disconnect()
+
+
+class SioConn(Conn):
+    """A socket.io 4 client over its WebSocket transport (the --peers row):
+    Engine.IO packets ("0" open, "2" ping, "4" message) around Socket.IO
+    ones ("40" connect, "42" event); the event's body is the frame."""
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type != WSMsgType.TEXT:
+            super().on_ws_frame(transport, frame)
             return
-        stats.gaps += seq - self.last_seq - 1
-        self.last_seq = seq
-        stats.deliveries += 1
-        sender, _, sent_ns = data["message"].rpartition(":")
-        if stats.recording:
-            stats.latencies_ns.append(time.perf_counter_ns() - int(sent_ns))
-        if self.publisher is not None and sender.startswith(self.publisher.name):
-            self.publisher.echoed()
+        payload = frame.get_payload_as_bytes()
+        if payload.startswith(b"42"):
+            self._frame(orjson.loads(payload[2:])[1])
+        elif payload == b"2":
+            transport.send(WSMsgType.TEXT, b"3")
+        elif payload.startswith(b"0"):
+            transport.send(WSMsgType.TEXT, b"40")
+
+    def send_text(self, text: str) -> None:
+        event = b'42["message",' + text.encode() + b"]"
+        self.transport.send(WSMsgType.TEXT, event)
+
+
+def _deliver(stats: Stats, stream, data: dict) -> None:
+    """A message frame for `stream` (a Conn, or one room of a V2Conn)."""
+    seq = data["seq"]
+    if seq <= stream.last_seq:
+        stats.duplicates += 1
+        return
+    stats.gaps += seq - stream.last_seq - 1
+    stream.last_seq = seq
+    stats.deliveries += 1
+    sender, _, sent_ns = data["message"].rpartition(":")
+    if stats.recording:
+        stats.latencies_ns.append(time.perf_counter_ns() - int(sent_ns))
+    publisher = stream.publisher
+    if publisher is not None and sender.startswith(publisher.name):
+        publisher.echoed()
+
+
+class RoomView:
+    """One room of a version 2 socket, seen as a v1 Conn is (room, last_seq,
+    publisher, closed, send_text): the scenarios count it the same way."""
+
+    def __init__(self, conn: "V2Conn", room: str) -> None:
+        self.conn = conn
+        self.room = room
+        self.last_seq = 0
+        self.publisher: Publisher | None = None
+        self.synced = False
+
+    @property
+    def closed(self) -> bool:
+        return self.conn.closed
+
+    def send_text(self, text: str) -> None:
+        # Publisher sends {"message": …}; v2 names the frame and the room.
+        body = orjson.loads(text)
+        self.conn.send_text(
+            orjson.dumps({"type": "message", "room": self.room, **body}).decode()
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class V2Conn(WSListener):
+    """A version 2 socket (/ws/): syncs its rooms after hello; ready once a
+    history frame came for each."""
+
+    def __init__(self, stats: Stats, rooms: list[str]) -> None:
+        self.stats = stats
+        self.views = {room: RoomView(self, room) for room in rooms}
+        self.transport: WSTransport | None = None
+        self.ready = asyncio.get_running_loop().create_future()
+        self.closed = False
+        self._unsynced = len(rooms)
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.closed = True
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("closed before every history"))
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind == WSMsgType.CLOSE:
+            code = frame.get_close_code()
+            self.stats.closes[code] = self.stats.closes.get(code, 0) + 1
+            transport.send_close(code)
+            transport.disconnect()
+            return
+        if kind != WSMsgType.TEXT:
+            return
+        data = orjson.loads(frame.get_payload_as_bytes())
+        kind = data["type"]
+        if kind == "message":
+            _deliver(self.stats, self.views[data["room"]], data)
+        elif kind == "hello":
+            sync = {"type": "sync", "rooms": {room: None for room in self.views}}
+            self.send_text(orjson.dumps(sync).decode())
+        elif kind == "history":
+            view = self.views[data["room"]]
+            messages = data["messages"]
+            view.last_seq = max(
+                view.last_seq,
+                data.get("last_seq") or 0,
+                messages[-1]["seq"] if messages else 0,
+            )
+            if not view.synced:
+                view.synced = True
+                self._unsynced -= 1
+                if not self._unsynced and not self.ready.done():
+                    self.ready.set_result(None)
+        elif kind == "error":
+            code = data["code"]
+            self.stats.errors[code] = self.stats.errors.get(code, 0) + 1
 
     def send_text(self, text: str) -> None:
         self.transport.send(WSMsgType.TEXT, text.encode())  # type: ignore[union-attr]
@@ -166,12 +284,17 @@ async def run_at_rate(publishers: list[Publisher], rate: float, seconds: float) 
 
 
 async def open_conn(
-    url: str, token: str | None, stats: Stats, room: str, timeout: float = 30.0
+    url: str,
+    token: str | None,
+    stats: Stats,
+    room: str,
+    timeout: float = 30.0,
+    kind: type[Conn] = Conn,
 ) -> Conn:
     """Connect to `url` with a bearer token; return once hello and history came."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
     _, listener = await ws_connect(
-        lambda: Conn(stats, room),
+        lambda: kind(stats, room),
         url,
         extra_headers=headers,
         websocket_handshake_timeout=timeout,
@@ -183,13 +306,45 @@ async def open_conn(
 
 
 async def open_many(
-    base: str, rooms: list[str], tokens: list[str], stats: Stats, concurrency: int = 256
+    base: str,
+    rooms: list[str],
+    tokens: list[str],
+    stats: Stats,
+    concurrency: int = 256,
+    socketio: bool = False,
 ) -> list[Conn]:
-    """Open one socket per (room, token) pair, `concurrency` handshakes at a time."""
+    """Open one socket per (room, token) pair, `concurrency` handshakes at a
+    time (`socketio`: to a socket.io server, the room in the query)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(room: str, token: str) -> Conn:
         async with gate:
+            if socketio:
+                url = f"{base}/socket.io/?EIO=4&transport=websocket&room={room}"
+                return await open_conn(url, token, stats, room, kind=SioConn)
             return await open_conn(f"{base}/ws/chat/{room}/", token, stats, room)
 
     return list(await asyncio.gather(*(one(r, t) for r, t in zip(rooms, tokens))))
+
+
+async def open_v2(
+    base: str, rooms_per_user: list[list[str]], tokens: list[str], stats: Stats
+) -> list[V2Conn]:
+    """One /ws/ socket per user, syncing its rooms; 256 handshakes at a time."""
+    gate = asyncio.Semaphore(256)
+
+    async def one(rooms: list[str], token: str) -> V2Conn:
+        async with gate:
+            _, conn = await ws_connect(
+                lambda: V2Conn(stats, rooms),
+                f"{base}/ws/",
+                extra_headers={"Authorization": f"Bearer {token}"},
+                websocket_handshake_timeout=30.0,
+                max_frame_size=16 * 1024 * 1024,
+            )
+            await asyncio.wait_for(conn.ready, 30.0)
+            return conn
+
+    return list(
+        await asyncio.gather(*(one(r, t) for r, t in zip(rooms_per_user, tokens)))
+    )

@@ -70,6 +70,9 @@ async def app(scope, receive, send) -> None:
         return
     await receive()  # websocket.connect
     await send({"type": "websocket.accept"})
+    if scope["path"].rstrip("/") == "/ws":
+        await _version2(scope, receive, Socket(send))
+        return
     name = scope["path"].strip("/").rsplit("/", 1)[-1].lower()
     room = rooms.get(name) or rooms.setdefault(name, Room(name))
     username = _username(scope)
@@ -105,22 +108,74 @@ async def app(scope, receive, send) -> None:
             text = orjson.loads(event.get("text") or "{}").get("message", "").strip()
             if not text:
                 continue
-            room.seq += 1
-            now = datetime.now(UTC)
-            frame = {
-                "type": "message",
-                "seq": room.seq,
-                "room": name,
-                "username": username,
-                "message": text,
-                "ts": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            }
-            room.history.append(frame)
-            encoded = orjson.dumps(frame).decode()  # once, for every member
+            encoded = _message(room, username, text)  # once, for every member
             for member in tuple(room.members):
                 member.push(encoded)
     finally:
         room.members.discard(me)
+
+
+def _message(room: Room, username: str, text: str) -> str:
+    """Number, keep and encode (once) a post."""
+    room.seq += 1
+    now = datetime.now(UTC)
+    frame = {
+        "type": "message",
+        "seq": room.seq,
+        "room": room.name,
+        "username": username,
+        "message": text,
+        "ts": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+    }
+    room.history.append(frame)
+    return orjson.dumps(frame).decode()
+
+
+async def _version2(scope, receive, me: Socket) -> None:
+    """The v2 socket's shape (/ws/): hello, `sync` of several rooms (history
+    with room and last_seq, presence), posts naming their room."""
+    username = _username(scope)
+    me.push(
+        orjson.dumps(
+            {"type": "hello", "v": 2, "username": username, "rooms": []}
+        ).decode()
+    )
+    joined: list[Room] = []
+    try:
+        while True:
+            event = await receive()
+            if event["type"] != "websocket.receive":
+                break
+            data = orjson.loads(event.get("text") or "{}")
+            kind = data.get("type")
+            if kind == "sync":
+                for name in data.get("rooms", {}):
+                    room = rooms.get(name) or rooms.setdefault(name, Room(name))
+                    if me not in room.members:
+                        room.members.add(me)
+                        joined.append(room)
+                    history = {
+                        "type": "history",
+                        "room": name,
+                        "last_seq": room.seq,
+                        "messages": list(room.history),
+                        "complete": True,
+                        "has_more": False,
+                    }
+                    me.push(orjson.dumps(history).decode())
+                    presence = {"type": "presence", "room": name, "online": [username]}
+                    me.push(orjson.dumps(presence).decode())
+            elif kind == "message":
+                room = rooms.get(data.get("room", ""))
+                text = str(data.get("message", "")).strip()
+                if room is None or not text:
+                    continue
+                encoded = _message(room, username, text)
+                for member in tuple(room.members):
+                    member.push(encoded)
+    finally:
+        for room in joined:
+            room.members.discard(me)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
 
-from .client import Conn, Publisher, Stats, open_many, run_at_rate
+from .client import Conn, Publisher, Stats, open_many, open_v2, run_at_rate
 from .servers import SERVERS, Server, command, manage, server_version
 
 
@@ -54,6 +54,14 @@ class Shape:
 
 
 @dataclass
+class V2Shape:
+    users: int
+    sizes: list[int]  # room sizes, cycled over `rooms`
+    rooms: int
+    window: int
+
+
+@dataclass
 class Plan:
     s1: Shape
     s2: Shape
@@ -61,10 +69,40 @@ class Plan:
     connect_rooms: int
     warmup: float
     seconds: float
+    s4: Shape = field(default_factory=lambda: Shape(1, 5000, 16))
+    v2: V2Shape = field(
+        default_factory=lambda: V2Shape(400, [3, 5, 10, 20, 50], 100, 2)
+    )
+    big_connections: int = 20000
 
 
 FULL = Plan(Shape(1, 100, 16), Shape(200, 5, 2), 5000, 200, 1.0, 5.0)
-QUICK = Plan(Shape(1, 10, 4), Shape(4, 3, 2), 60, 4, 0.3, 1.0)
+QUICK = Plan(
+    Shape(1, 10, 4),
+    Shape(4, 3, 2),
+    60,
+    4,
+    0.3,
+    1.0,
+    s4=Shape(1, 50, 4),
+    v2=V2Shape(30, [2, 3, 5, 10], 8, 2),
+    big_connections=200,
+)
+
+
+def v2_rooms(shape: V2Shape) -> list[tuple[str, int]]:
+    """(name, size) of each room of the v2 scenario."""
+    return [(f"v2-r{r}", shape.sizes[r % len(shape.sizes)]) for r in range(shape.rooms)]
+
+
+def v2_members(shape: V2Shape) -> list[list[str]]:
+    """Each user's rooms: room r's members are `size` consecutive users from
+    a stride through the users, so users share rooms of several sizes."""
+    mine: list[list[str]] = [[] for _ in range(shape.users)]
+    for r, (name, size) in enumerate(v2_rooms(shape)):
+        for j in range(size):
+            mine[(r * 7 + j) % shape.users].append(name)
+    return [rooms for rooms in mine if rooms]  # a user in no room: no socket
 
 
 @dataclass
@@ -81,8 +119,23 @@ class Row:
     connect_s: float | None = None
     rss_kib_per_conn: float | None = None
     redis_cmds_per_post: float | None = None
+    cpu_us_per_delivery: float | None = None
     ratio: float | None = None
     note: str = ""
+
+
+_V2_SETUP = """
+from django.contrib.auth import get_user_model
+from chat.models import Membership, Room
+rooms = {name: Room.objects.get_or_create(name=name)[0] for name, _ in %r}
+pairs = %r
+users = dict(get_user_model().objects.filter(username__startswith="bench")
+             .values_list("username", "pk"))
+Membership.objects.bulk_create(
+    [Membership(room=rooms[name], user_id=users[f"bench{u}"]) for name, u in pairs],
+    ignore_conflicts=True,
+)
+"""
 
 
 def _percentile(samples: list[int], q: float) -> float | None:
@@ -109,7 +162,9 @@ class Run:
         only: set[str],
         apps: set[str],
         server: str = "uvicorn",
+        peers: bool = False,
     ) -> None:
+        self.peers = peers
         self.plan = plan
         self.server_kind = server
         self.workdir = workdir
@@ -165,6 +220,9 @@ class Run:
             plan.s1.rooms * plan.s1.members,
             plan.s2.rooms * plan.s2.members,
             plan.connections,
+            plan.s4.members if "s4" in self.only else 0,
+            plan.v2.users if "v2" in self.only else 0,
+            plan.big_connections if "c20k" in self.only else 0,
         )
         started = time.monotonic()
         manage(self.env, "migrate", "--noinput", "-v", "0")
@@ -173,6 +231,11 @@ class Run:
             self.tokens += manage(
                 self.env, "chat_token", "--create", *names[i : i + 1000]
             ).split()
+        if "v2" in self.only and "chat" in self.apps:
+            # The v2 rooms and their members, as a team would have them.
+            members = v2_members(plan.v2)
+            pairs = [(name, u) for u, rooms in enumerate(members) for name in rooms]
+            manage(self.env, "shell", "-c", _V2_SETUP % (v2_rooms(plan.v2), pairs))
         print(
             f"set-up: migrated, {users} users with tokens in "
             f"{time.monotonic() - started:.1f}s",
@@ -182,24 +245,31 @@ class Run:
     # --- fan-out scenarios ---
 
     async def fanout(
-        self, label: str, app: str, shape: Shape, bases: list[str], prefix: str
+        self,
+        label: str,
+        app: str,
+        shape: Shape,
+        servers: list[Server],
+        prefix: str,
+        socketio: bool = False,
     ) -> list[Row]:
-        """Saturate, then post at half that rate; two rows."""
-        plan = self.plan
+        """v1 sockets, one per member: saturate, then half that rate; two rows."""
         stats = Stats()
         rooms = [
             f"{prefix}-r{r}" for r in range(shape.rooms) for _ in range(shape.members)
         ]
         # Members of a room alternate over the servers (S3: split over both).
+        bases = [s.ws for s in servers]
         urls = [bases[i % len(bases)] for i in range(len(rooms))]
         conns: list[Conn] = []
-        for base in set(urls):
+        for base in bases:
             picked = [i for i, u in enumerate(urls) if u == base]
             conns += await open_many(
                 base,
                 [rooms[i] for i in picked],
                 [self.tokens[i] for i in picked],
                 stats,
+                socketio=socketio,
             )
         # The first socket of each room on the first server publishes.
         publishers: list[Publisher] = []
@@ -208,23 +278,77 @@ class Run:
             if conn.room not in seen:
                 seen.add(conn.room)
                 publishers.append(Publisher(conn, f"p{len(publishers)}", shape.window))
-        redis_before = _redis_calls(self.redis_url) if label.startswith("S3") else None
+        print(f"{label} {app}: {len(conns)} sockets open; saturating", file=sys.stderr)
+        try:
+            return await self._measure(label, app, stats, publishers, conns, servers)
+        finally:
+            for conn in conns:
+                conn.close()
+
+    async def fanout_v2(self, app: str, server: Server) -> list[Row]:
+        """V2: one /ws/ socket per user, each in several rooms of mixed sizes,
+        one publisher per room (a member's socket)."""
+        stats = Stats()
+        members = v2_members(self.plan.v2)
+        started = time.perf_counter()
+        conns = await open_v2(server.ws, members, self.tokens[: len(members)], stats)
+        took = time.perf_counter() - started  # hello + every room's history
+        views = [view for conn in conns for view in conn.views.values()]
+        publishers: list[Publisher] = []
+        seen: set[str] = set()
+        for view in views:
+            if view.room not in seen:
+                seen.add(view.room)
+                publishers.append(
+                    Publisher(view, f"p{len(publishers)}", self.plan.v2.window)
+                )
+        print(
+            f"V2 {app}: {len(conns)} sockets, {len(views)} room syncs; saturating",
+            file=sys.stderr,
+        )
+        try:
+            rows = await self._measure("V2", app, stats, publishers, views, [server])
+            rows[0].connect_s = took
+            connect = f"connect: {len(conns)} sockets, {len(views)} room syncs"
+            rows[0].note = "; ".join(x for x in (connect, rows[0].note) if x)
+            return rows
+        finally:
+            for conn in conns:
+                conn.close()
+
+    async def _measure(
+        self,
+        label: str,
+        app: str,
+        stats: Stats,
+        publishers: list[Publisher],
+        conns: list,
+        servers: list[Server],
+    ) -> list[Row]:
+        """Saturate, then post at half the posts/s reached; two rows. Server
+        CPU per delivery: the servers' CPU seconds over the measured window
+        divided by the deliveries counted in it."""
+        plan = self.plan
+        redis_before = _redis_calls(self.redis_url) if self.redis_url else None
+
+        def cpu() -> float:
+            return sum(s.cpu_seconds() for s in servers)
 
         # Phase 1: saturating.
-        print(f"{label} {app}: {len(conns)} sockets open; saturating", file=sys.stderr)
         for p in publishers:
             p.start_saturating()
         await asyncio.sleep(plan.warmup)
-        d0, s0, t0 = (
+        d0, s0, t0, c0 = (
             stats.deliveries,
             sum(p.sent for p in publishers),
             time.perf_counter(),
+            cpu(),
         )
         stats.recording = True
         await asyncio.sleep(plan.seconds)
         stats.recording = False
         elapsed = time.perf_counter() - t0
-        d1, s1 = stats.deliveries, sum(p.sent for p in publishers)
+        d1, s1, c1 = stats.deliveries, sum(p.sent for p in publishers), cpu()
         for p in publishers:
             p.stop()
         saturated = Row(
@@ -234,6 +358,7 @@ class Run:
             posts_per_s=(s1 - s0) / elapsed,
             p50_ms=_percentile(stats.latencies_ns, 0.5),
             p99_ms=_percentile(stats.latencies_ns, 0.99),
+            cpu_us_per_delivery=(c1 - c0) / max(d1 - d0, 1) * 1e6,
         )
         await self._drain(publishers, conns)
         if redis_before is not None:
@@ -249,17 +374,19 @@ class Run:
             run_at_rate(publishers, rate, plan.warmup + plan.seconds)
         )
         await asyncio.sleep(plan.warmup)
-        d0, t0 = stats.deliveries, time.perf_counter()
+        d0, t0, c0 = stats.deliveries, time.perf_counter(), cpu()
         stats.recording = True
         await sender
         stats.recording = False
+        d1, c1 = stats.deliveries, cpu()
         half = Row(
             f"{label} @½ rate",
             app,
-            deliveries_per_s=(stats.deliveries - d0) / (time.perf_counter() - t0),
+            deliveries_per_s=(d1 - d0) / (time.perf_counter() - t0),
             posts_per_s=rate,
             p50_ms=_percentile(stats.latencies_ns, 0.5),
             p99_ms=_percentile(stats.latencies_ns, 0.99),
+            cpu_us_per_delivery=(c1 - c0) / max(d1 - d0, 1) * 1e6,
         )
         stats.latencies_ns = []
         await self._drain(publishers, conns)
@@ -273,8 +400,6 @@ class Run:
             )
             if stats.closes:
                 row.note = f"closed: {stats.closes}"
-        for conn in conns:
-            conn.close()
         return [saturated, half]
 
     async def _drain(
@@ -308,18 +433,31 @@ class Run:
 
     # --- connect and memory ---
 
-    async def connect(self, app: str, server: Server, rooms: list[str]) -> Row:
-        n = self.plan.connections
+    async def connect(
+        self,
+        app: str,
+        server: Server,
+        rooms: list[str],
+        n: int,
+        label: str = "connect",
+        socketio: bool = False,
+    ) -> Row:
         stats = Stats()
         # Warm the server (imports, database connection) before the baseline.
-        warm = await open_many(server.ws, rooms[:2], self.tokens[:2], stats)
+        warm = await open_many(
+            server.ws, rooms[:2], self.tokens[:2], stats, socketio=socketio
+        )
         for c in warm:
             c.close()
         await asyncio.sleep(0.5)
         baseline = server.rss_kib()
         started = time.perf_counter()
         conns = await open_many(
-            server.ws, [rooms[i % len(rooms)] for i in range(n)], self.tokens[:n], stats
+            server.ws,
+            [rooms[i % len(rooms)] for i in range(n)],
+            self.tokens[:n],
+            stats,
+            socketio=socketio,
         )
         took = time.perf_counter() - started
         await asyncio.sleep(2.0)  # presence updates settle; the sockets are idle
@@ -327,7 +465,7 @@ class Run:
         for c in conns:
             c.close()
         return Row(
-            "connect",
+            label,
             app,
             connect_s=took,
             rss_kib_per_conn=per_conn,
@@ -348,32 +486,44 @@ class Run:
     async def scenarios(self) -> None:
         plan = self.plan
         s2_rooms = [f"s2-r{r}" for r in range(plan.s2.rooms)]
+        fanouts = [
+            (name.upper(), shape)
+            for name, shape in (("s1", plan.s1), ("s2", plan.s2), ("s4", plan.s4))
+            if name in self.only
+        ]
         for app in ("reference", "chat"):
             if app not in self.apps:
                 continue
-            if self.only & {"s1", "s2"}:
+            if fanouts:
                 server = self.server(app, f"{app}-fanout")
                 try:
-                    if "s1" in self.only:
+                    for label, shape in fanouts:
                         self.rows += await self._attempt(
-                            "S1",
+                            label,
                             app,
-                            self.fanout("S1", app, plan.s1, [server.ws], "s1"),
-                        )
-                    if "s2" in self.only:
-                        self.rows += await self._attempt(
-                            "S2",
-                            app,
-                            self.fanout("S2", app, plan.s2, [server.ws], "s2"),
+                            self.fanout(label, app, shape, [server], label.lower()),
                         )
                 finally:
                     server.stop()
-            if "connect" in self.only:
-                server = self.server(app, f"{app}-connect")
+            if "v2" in self.only:
+                server = self.server(app, f"{app}-v2")
+                try:
+                    self.rows += await self._attempt(
+                        "V2", app, self.fanout_v2(app, server)
+                    )
+                finally:
+                    server.stop()
+            for scenario, n in (
+                ("connect", plan.connections),
+                ("c20k", plan.big_connections),
+            ):
+                if scenario not in self.only:
+                    continue
+                server = self.server(app, f"{app}-{scenario}")
                 try:
                     rooms = s2_rooms[: plan.connect_rooms]
                     self.rows += await self._attempt(
-                        "connect", app, self.connect(app, server, rooms)
+                        scenario, app, self.connect(app, server, rooms, n, scenario)
                     )
                 finally:
                     server.stop()
@@ -383,7 +533,6 @@ class Run:
             else:
                 servers = [self.server("chat", f"chat-s3-{i}") for i in range(2)]
                 try:
-                    bases = [s.ws for s in servers]
                     for label, shape, prefix in (
                         ("S3 (S1)", plan.s1, "s3a"),
                         ("S3 (S2)", plan.s2, "s3b"),
@@ -391,12 +540,16 @@ class Run:
                         rows = await self._attempt(
                             label,
                             "chat",
-                            self.fanout(label, "chat", shape, bases, prefix),
+                            self.fanout(label, "chat", shape, servers, prefix),
                         )
                         self.rows += rows[:1]
                 finally:
                     for s in servers:
                         s.stop()
+        if self.peers:
+            from .peers import run_peers
+
+            self.rows += await run_peers(self)
         self._ratios()
 
     def _ratios(self) -> None:
@@ -436,6 +589,7 @@ def table(rows: list[Row]) -> str:
         "connect s",
         "KiB/conn",
         "redis/post",
+        "CPU µs/deliv",
         "vs ref",
         "note",
     )
@@ -455,6 +609,7 @@ def table(rows: list[Row]) -> str:
                 _fmt(r.connect_s, ".2f"),
                 _fmt(r.rss_kib_per_conn, ".1f"),
                 _fmt(r.redis_cmds_per_post, ".1f"),
+                _fmt(r.cpu_us_per_delivery, ".1f"),
                 "—" if r.ratio is None else f"{r.ratio:.0%}",
                 "; ".join(
                     x for x in (r.note, f"errors {errors}" if errors else "") if x
@@ -481,8 +636,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="s1,s2,s3,connect",
-        help="comma-separated scenarios: s1,s2,s3,connect",
+        default="s1,s2,s3,s4,v2,connect",
+        help="comma-separated scenarios: s1,s2,s3,s4,v2,connect, and c20k "
+        "(20,000 sockets: connect time and memory; not in the default run)",
     )
     parser.add_argument("--apps", default="reference,chat", help="reference,chat")
     parser.add_argument(
@@ -495,6 +651,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="measured seconds per phase")
     parser.add_argument(
         "--connections", type=int, help="sockets in the connect scenario"
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run Node `ws` and socket.io peers (needs node and npm; "
+        "their packages are installed into ~/.cache/chat-bench-node)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     parser.add_argument(
@@ -511,12 +673,19 @@ def main(argv: list[str] | None = None) -> int:
     # starts (which inherit the limit) need as many descriptors.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # c20k: as many as the descriptor limit allows (each side holds them all).
+    plan.big_connections = min(plan.big_connections, hard - 300)
 
     import uvloop
 
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
     run = Run(
-        plan, workdir, set(args.only.split(",")), set(args.apps.split(",")), args.server
+        plan,
+        workdir,
+        set(args.only.split(",")),
+        set(args.apps.split(",")),
+        args.server,
+        args.peers,
     )
     try:
         run.prepare()

@@ -35,6 +35,23 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and its children."""
+    total = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            # Fields after the command name (which may hold spaces): utime is
+            # the 14th field of the line, stime the 15th.
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICKS
+
+
 def _children(pid: int) -> list[int]:
     try:
         found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -189,6 +206,9 @@ class Server:
 
     def rss_kib(self) -> int:
         return rss_kib(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]

@@ -27,11 +27,35 @@ class ShardedPubSubLoopLayer(RedisPubSubLoopLayer):
     def _get_shard(self, channel_or_group_name):
         return self._shards[shard_index(channel_or_group_name, len(self._shards))]
 
+    async def group_send_many(self, items: list[tuple[str, dict]]) -> None:
+        """group_send of each (group, message), in order: one pipelined round
+        trip per shard instead of one round trip each (channels_redis holds
+        a shard's lock across each PUBLISH, so they would go one by one)."""
+        by_shard: dict[int, list[tuple[str, bytes]]] = {}
+        for group, message in items:
+            channel = self._get_group_channel_name(group)
+            shard = self._get_shard(channel)
+            by_shard.setdefault(id(shard), []).append(
+                (channel, self.channel_layer.serialize(message))
+            )
+        shards = {id(shard): shard for shard in self._shards}
+        for key, publishes in by_shard.items():
+            shard = shards[key]
+            async with shard._lock:
+                shard._ensure_redis()
+                async with shard._redis.pipeline(transaction=False) as pipe:
+                    for channel, data in publishes:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
+
 
 class ShardedPubSubChannelLayer(RedisPubSubChannelLayer):
     """The stock layer (one loop layer per event loop), with ours inside.
     Overrides channels_redis internals (4.3): tests/test_shards.py fails if
     they change."""
+
+    async def group_send_many(self, items: list[tuple[str, dict]]) -> None:
+        await self._get_layer().group_send_many(items)
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()

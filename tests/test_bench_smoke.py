@@ -10,8 +10,9 @@ from .servers import ROOT
 
 
 def test_bench_quick_run_loses_and_duplicates_nothing(tmp_path):
-    """`python -m bench --quick` on the chat server: S1, S2 (saturating and at
-    half rate) and connect end with zero loss, zero duplicates, zero errors."""
+    """`python -m bench --quick` on the chat server: S1, S2, S4 (one big room)
+    and V2 (one /ws/ socket per user, several rooms each), saturating and at
+    half rate, and connect end with zero loss, zero duplicates, zero errors."""
     out = tmp_path / "rows.json"
     # The embedded defaults (fresh SQLite, in-memory layer), whatever CI exports.
     env = {
@@ -26,7 +27,7 @@ def test_bench_quick_run_loses_and_duplicates_nothing(tmp_path):
             "--apps",
             "chat",
             "--only",
-            "s1,s2,connect",
+            "s1,s2,s4,v2,connect",
             "--json",
             str(out),
         ],
@@ -43,6 +44,10 @@ def test_bench_quick_run_loses_and_duplicates_nothing(tmp_path):
         "S1 @½ rate",
         "S2",
         "S2 @½ rate",
+        "S4",
+        "S4 @½ rate",
+        "V2",
+        "V2 @½ rate",
         "connect",
     }
     for row in rows:

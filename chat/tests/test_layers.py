@@ -25,3 +25,29 @@ async def test_discarded_channel_gets_nothing():
     await layer.group_discard("room", one)
     await layer.group_send("room", {"type": "chat.message"})
     assert one not in layer.channels
+
+
+async def test_group_send_many_publishes_each_event_in_order_on_redis():
+    """The Redis layer's group_send_many (one pipeline per shard) hands every
+    event to its group's channels, each group's in the order given."""
+    import secrets
+
+    from chat.redis_layer import ShardedPubSubChannelLayer
+    from tests.services import redis_url
+
+    layer = ShardedPubSubChannelLayer(
+        hosts=[redis_url()], prefix=f"test-{secrets.token_hex(4)}"
+    )
+    try:
+        groups = ["room-a", "room-b", "room-c"]
+        channels = {}
+        for group in groups:
+            channels[group] = await layer.new_channel("x.")
+            await layer.group_add(group, channels[group])
+        items = [(groups[i % 3], {"type": "chat.message", "n": i}) for i in range(60)]
+        await layer.group_send_many(items)
+        for group in groups:
+            got = [(await layer.receive(channels[group]))["n"] for _ in range(20)]
+            assert got == [n for g, e in items if g == group for n in [e["n"]]]
+    finally:
+        await layer.flush()

@@ -83,6 +83,40 @@ async def test_one_token_bucket_per_user_across_processes(processes, redis_setti
     assert await a.take_token(2) is True
 
 
+async def test_a_fast_user_takes_tokens_in_bulk_and_spends_them_locally(
+    processes, redis_settings
+):
+    """A user posting fast takes 1, then 2 tokens from Redis; the third post
+    spends the second of those two without a round trip: the bucket on Redis
+    shows 3 taken after 3 posts, and still 3 after the 3rd."""
+    redis_settings.CHAT_RATE_LIMIT_BURST = 400
+    redis_settings.CHAT_RATE_LIMIT_PER_SECOND = 0.001
+    a, _ = processes
+    key = f"{redis_settings.CHAT_REDIS_PREFIX}:rate:7"
+
+    async def bucket() -> float:
+        return round(float(await a.redis.hget(key, "tokens")))
+
+    assert await a.take_token(7) is True
+    assert await bucket() == 399
+    assert await a.take_token(7) is True
+    assert await bucket() == 397  # two taken at once
+    assert await a.take_token(7) is True
+    assert await bucket() == 397  # spent locally
+
+
+async def test_allowances_never_overdraw_the_shared_bucket(processes, redis_settings):
+    """Burst 40 at 0.001/s, the user posting fast through two processes that
+    each take tokens in bulk: exactly 40 posts pass in all, then both refuse."""
+    redis_settings.CHAT_RATE_LIMIT_BURST = 40
+    redis_settings.CHAT_RATE_LIMIT_PER_SECOND = 0.001
+    a, b = processes
+    taken = [await state.take_token(1) for _ in range(40) for state in (a, b)]
+    assert taken.count(True) == 40
+    assert await a.take_token(1) is False
+    assert await b.take_token(1) is False
+
+
 async def test_typing_is_throttled_per_user_and_room_across_processes(processes):
     """One typing broadcast per user and room per interval, across processes."""
     a, b = processes
