@@ -92,6 +92,7 @@ class Conn(WSListener):
         _deliver(self.stats, self, data)
 
     def send_text(self, text: str) -> None:
+        assert self.transport is not None  # connected: ready came first
         self.transport.send(WSMsgType.TEXT, text.encode())
 
     def close(self) -> None:
@@ -119,6 +120,7 @@ class SioConn(Conn):
 
     def send_text(self, text: str) -> None:
         event = b'42["message",' + text.encode() + b"]"
+        assert self.transport is not None  # connected: ready came first
         self.transport.send(WSMsgType.TEXT, event)
 
 
@@ -232,7 +234,7 @@ class Publisher:
     """Posts into its socket's room: saturating (a window of posts not yet
     seen back) or at a fixed rate (`run_at_rate`)."""
 
-    def __init__(self, conn: Conn, name: str, window: int) -> None:
+    def __init__(self, conn: "Conn | RoomView", name: str, window: int) -> None:
         self.conn = conn
         self.name = name + ":"  # ":" ends it, so "p1" never matches "p10"
         self.window = window
@@ -335,13 +337,14 @@ async def open_v2(
 
     async def one(rooms: list[str], token: str) -> V2Conn:
         async with gate:
-            _, conn = await ws_connect(
+            _, listener = await ws_connect(
                 lambda: V2Conn(stats, rooms),
                 f"{base}/ws/",
                 extra_headers={"Authorization": f"Bearer {token}"},
                 websocket_handshake_timeout=30.0,
                 max_frame_size=16 * 1024 * 1024,
             )
+            conn = cast(V2Conn, listener)
             await asyncio.wait_for(conn.ready, 30.0)
             return conn
 

@@ -56,13 +56,12 @@ class HostedRun(Run):
     async def across(self) -> None:
         servers = [self.chat_on(i) for i in range(len(self.hosts))]
         try:
-            bases = [s.ws for s in servers]
             plan = self.plan
             for name, shape, prefix in (("S1", plan.s1, "m1"), ("S2", plan.s2, "m2")):
                 # "S3" in the label: Run.fanout counts Redis commands per post.
                 label = f"S3 ({name}) {self.label}"
                 self.rows += await self._attempt(
-                    label, "chat", self.fanout(label, "chat", shape, bases, prefix)
+                    label, "chat", self.fanout(label, "chat", shape, servers, prefix)
                 )
         finally:
             for server in servers:

@@ -166,12 +166,12 @@ async def _version2(scope, receive, me: Socket) -> None:
                     presence = {"type": "presence", "room": name, "online": [username]}
                     me.push(orjson.dumps(presence).decode())
             elif kind == "message":
-                room = rooms.get(data.get("room", ""))
+                target = rooms.get(data.get("room", ""))
                 text = str(data.get("message", "")).strip()
-                if room is None or not text:
+                if target is None or not text:
                     continue
-                encoded = _message(room, username, text)
-                for member in tuple(room.members):
+                encoded = _message(target, username, text)
+                for member in tuple(target.members):
                     member.push(encoded)
     finally:
         for room in joined:

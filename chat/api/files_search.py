@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
@@ -29,8 +30,10 @@ AUTH_ERRORS = {401: schemas.Error, 503: schemas.Error}
 
 class SearchParams(Schema):
     q: str = Field(
-        "",
+        ...,
+        min_length=1,
         max_length=search_service.MAX_QUERY,
+        pattern=r"\S",
         description="Words or fragments, and filters: from:alice in:dev "
         "has:link has:file before:2026-12-01 after:2026-11-01.",
     )
@@ -128,6 +131,11 @@ def _store(request: HttpRequest) -> dict:
         files = request.FILES
     except RequestDataTooBig:
         raise uploads.too_large_error() from None
+    except MultiPartParserError as exc:
+        raise uploads.BadRequest(
+            f"The body is not valid multipart/form-data ({exc}); send the file "
+            'in a field named "file".'
+        ) from None
     if handler.too_large:
         raise uploads.too_large_error()
     file = files.get("file")

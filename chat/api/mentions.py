@@ -26,7 +26,7 @@ class Mentions(Schema):
 @router.api_operation(
     ["GET", "HEAD"],
     "/mentions",
-    response={200: Mentions} | schemas.refusals(),
+    response={200: Mentions} | schemas.refusals(400),
     exclude_none=True,
     summary="Recent messages that mention you (@you, @room, @all), newest first.",
 )

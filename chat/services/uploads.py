@@ -38,7 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .. import access
 from ..models import Attachment, Message, Upload
 from ..protocol import ErrorCode
-from .errors import BadRequest, ServiceError
+from .errors import BadRequest, NotFound, ServiceError
 
 THUMBNAIL_SIZE = (320, 320)
 # Formats a browser shows inline as an image; anything else is a download.
@@ -176,8 +176,8 @@ def owned_uploads(user, ids) -> list[Upload]:
         )
     found = {u.id: u for u in Upload.objects.filter(owner=user, id__in=ids)}
     missing = [i for i in ids if i not in found]
-    if missing:
-        raise BadRequest(f"No upload of yours with id {missing[0][:40]!r}.")
+    if missing:  # another's upload reads as one that does not exist
+        raise NotFound(f"No upload of yours with id {missing[0][:40]!r}.")
     return [found[i] for i in dict.fromkeys(ids)]
 
 

@@ -75,7 +75,8 @@ def test_a_post_carries_only_its_authors_uploads():
         {"message": "stolen", "attachments": [theirs]},
         content_type="application/json",
     )
-    assert answer.status_code == 400
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_found"
     assert "No upload of yours" in answer.json()["detail"]
     assert bob.browser.get(f"/chat/files/{theirs}/").status_code == 404
 

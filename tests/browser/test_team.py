@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 try:
-    from playwright.async_api import Page, expect
+    from playwright.async_api import FilePayload, Page, expect
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
-    Page = expect = None
+    FilePayload = Page = expect = None  # type: ignore[misc, assignment]
 
 from .conftest import PASSWORD, create_users
 
@@ -84,7 +84,7 @@ async def open_page(browser, viewport=DESKTOP, notifications=False) -> Page:
     page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     page.on(
         "console",
-        lambda m: "CSP violation" in m.text and PAGE_ERRORS.append(m.text),
+        lambda m: PAGE_ERRORS.append(m.text) if "CSP violation" in m.text else None,
     )
     return page
 
@@ -189,7 +189,7 @@ async def test_private_room_invite_outsider_dm_and_background_rooms(
     await expect(carol.locator("#public-rooms")).not_to_contain_text("secret")
     await carol.keyboard.press("Escape")
     response = await carol.goto(f"{server.http}/chat/secret/")
-    assert response.status == 404
+    assert response is not None and response.status == 404
 
     # A DM: alice opens it by username; bob's sidebar lists it with a badge.
     await alice.get_by_role("button", name="Message…").click()
@@ -537,7 +537,7 @@ async def test_search_jump_and_pasted_image(team, browser, artifacts, axe):
     # a post of files only takes their names; other files are download links.
     await alice.evaluate(DROP_TEXT_FILE)
     await alice.locator("#upload-input").set_input_files(
-        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"n" * 2048}]
+        files=[FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"n" * 2048)]
     )
     await expect(waiting).to_have_count(2)
     for n in range(2):
