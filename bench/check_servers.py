@@ -124,6 +124,7 @@ class Check:
             "REDIS_URL": "",
             "CHAT_RATE_LIMIT_PER_SECOND": "1000",
             "CHAT_RATE_LIMIT_BURST": "1000",
+            "CHAT_ROOMS_PER_HOUR": "100000",
             "CHAT_RECONCILE_INTERVAL": "1",
             "CHAT_OUTBOX_MAX_BYTES": "800000",  # 20 frames of 40 KB
             "CHAT_MAX_MESSAGE_LENGTH": "20000",

@@ -149,6 +149,7 @@ class Deployment:
             # Tests post fast; they raise the limit through settings, as users do.
             "CHAT_RATE_LIMIT_PER_SECOND": "1000",
             "CHAT_RATE_LIMIT_BURST": "1000",
+            "CHAT_ROOMS_PER_HOUR": "100000",  # tests make rooms fast, too
             "CHAT_HANDSHAKES_PER_MINUTE": "0",  # every test client is 127.0.0.1
             **{key: str(value) for key, value in settings.items()},
         }

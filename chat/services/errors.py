@@ -37,6 +37,12 @@ class Conflict(ServiceError):
     code = ErrorCode.CONFLICT
 
 
+class TooMany(ServiceError):
+    """Over a per-user limit (rooms made per hour); try again later."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
 class BadRequest(ServiceError):
     code = ErrorCode.BAD_FRAME
 

@@ -18,6 +18,7 @@ import hashlib
 import unicodedata
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -28,7 +29,8 @@ from ..broadcast import publish_event, publish_on_commit, publish_removed, publi
 from ..events import removed_frame, room_frame
 from ..models import Membership, Room
 from ..rooms import InvalidRoomName, canonical_room
-from .errors import BadRequest, Conflict, Forbidden, NotFound, no_room
+from ..state import throttle
+from .errors import BadRequest, Conflict, Forbidden, NotFound, TooMany, no_room
 from .reads import summary
 
 DM_PREFIX = "dm-"  # server-made names; refused for rooms users name
@@ -126,6 +128,27 @@ def _announce_loss(frame: dict, member, room: Room) -> None:
 # --- implicit joins (v1, posting) ---
 
 
+ROOM_WINDOW = 3600.0  # seconds: CHAT_ROOMS_PER_HOUR counts rooms made in it
+
+
+def _may_create(user) -> bool:
+    """Whether `user` may make one more room now (any kind, any door: the
+    API, the page, a v1 open of a new name, a new DM); counted per user on
+    the shared state, so it holds across processes (docs/security.md)."""
+    key = f"rooms:user:{user.pk}"
+    if throttle.wait_seconds({key: settings.CHAT_ROOMS_PER_HOUR}):
+        return False
+    throttle.add([key], ROOM_WINDOW)
+    return True
+
+
+def _too_many_rooms() -> TooMany:
+    return TooMany(
+        f"You made {settings.CHAT_ROOMS_PER_HOUR} rooms in the last hour, the "
+        "most allowed; try again later, or use one you have."
+    )
+
+
 def open_v1_room(user, name: str) -> Room | None:
     """The v1 handshake's access check: the room `name` (canonical) if `user`
     may open it, else None (refuse exactly as for a bad name: 403).
@@ -139,8 +162,8 @@ def open_v1_room(user, name: str) -> Room | None:
     found = Room.objects.filter(name=name).annotate(member=Exists(mine)).first()
     if found is not None and found.member:
         return found
-    if found is None and name.startswith(DM_PREFIX):
-        return None
+    if found is None and (name.startswith(DM_PREFIX) or not _may_create(user)):
+        return None  # (over CHAT_ROOMS_PER_HOUR: refused like a bad name)
     room = found or get_room(name)
     if room.kind != Room.Kind.PUBLIC:
         return None
@@ -167,6 +190,10 @@ def create_room(user, name: str, kind: str = "public", topic: str = "") -> Room:
     if kind not in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
         raise BadRequest('"kind" must be "public" or "private".')
     topic = clean_topic(topic)
+    if Room.objects.filter(name=canonical).exists():
+        raise Conflict(f"A room named {canonical!r} already exists.")
+    if not _may_create(user):
+        raise _too_many_rooms()
     try:
         with transaction.atomic():
             room = Room.objects.create(
@@ -319,6 +346,8 @@ def open_dm(user, usernames: list[str]) -> Room:
     room = Room.objects.filter(dm_key=key).first()
     if room is not None:
         return room
+    if not _may_create(user):
+        raise _too_many_rooms()
     try:
         with transaction.atomic():
             room = Room.objects.create(

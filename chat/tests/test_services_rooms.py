@@ -225,3 +225,25 @@ def test_a_v1_open_creates_public_rooms_but_never_a_dm_name(users):
     assert rooms.postable_room(users["bob"], "fresh").name == "fresh"
     assert Membership.objects.filter(room__name="fresh").count() == 2
     assert Room.objects.get(name="fresh").last_seq == 0  # implicit joins: no events
+
+
+def test_rooms_made_per_hour_are_capped_by_every_door(users, settings):
+    """CHAT_ROOMS_PER_HOUR bounds the rooms one user makes, however: the API's
+    create, a new DM, a v1 open of a new name. Past it: rate_limited, saying
+    why; nothing is created; other users are not affected."""
+    from chat.state import throttle
+
+    throttle.reset()
+    settings.CHAT_ROOMS_PER_HOUR = 3
+    alice, bob = users["alice"], users["bob"]
+    rooms.create_room(alice, "one")
+    rooms.open_dm(alice, ["bob"])
+    assert rooms.open_v1_room(alice, "three") is not None
+    refused = _refused("rate_limited", rooms.create_room, alice, "four")
+    assert "3 rooms in the last hour" in refused.detail
+    _refused("rate_limited", rooms.open_dm, alice, ["carol"])
+    assert rooms.open_v1_room(alice, "five") is None  # refused as a bad name
+    assert rooms.open_v1_room(alice, "one") is not None  # existing: fine
+    assert not Room.objects.filter(name__in=["four", "five"]).exists()
+    rooms.create_room(bob, "bobs")  # another user's count is his own
+    throttle.reset()

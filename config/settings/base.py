@@ -341,6 +341,8 @@ CHAT_SIGNUP_WINDOW = env.float("CHAT_SIGNUP_WINDOW", default=3600.0)
 # API tokens: at most this many per user; with a max age (seconds, 0 = never),
 # a token stops working that long after its issue.
 CHAT_TOKENS_PER_USER = env.int("CHAT_TOKENS_PER_USER", default=20)
+# Rooms (and DMs) one user may make per hour, by any door (429 / refused).
+CHAT_ROOMS_PER_HOUR = env.int("CHAT_ROOMS_PER_HOUR", default=60)
 CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
 # Request bodies past this many bytes are refused (413) from Content-Length
 # or as they stream in, before being spooled (chat/bodylimit.py); the API's

@@ -46,6 +46,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # client's 127.0.0.1) across many tests, and throttle counters live as long
 # as the process: tests of the limits set their own (accounts/tests).
 CHAT_SIGNUPS_PER_ADDRESS = 100_000
+CHAT_ROOMS_PER_HOUR = 100_000
 CHAT_LOGIN_FAILURES_PER_ADDRESS = 100_000
 CHAT_LOGIN_FAILURES_PER_ACCOUNT = 100_000
 
