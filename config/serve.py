@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    budget = connection_budget(args.workers)
+    if budget:
+        print(budget, file=sys.stderr)
+
     import uvicorn
 
     uvicorn.run(
@@ -95,6 +99,22 @@ def main(argv: list[str] | None = None) -> int:
         lifespan="on",  # chat.drain: graceful restart on SIGTERM
     )
     return 0
+
+
+def connection_budget(workers: int) -> str | None:
+    """The PostgreSQL connections this server may hold at most, said at start
+    so an operator can check them against the server's max_connections (or
+    PgBouncer's pool): each worker has one pool (docs/deploy.md)."""
+    from django.conf import settings
+
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if not isinstance(pool, dict):
+        return None
+    size = pool["max_size"]
+    return (
+        f"database: {workers} worker(s) x a pool of {size} = at most "
+        f"{workers * size} PostgreSQL connections (CHAT_DB_POOL_SIZE)"
+    )
 
 
 def _port_in_use(host: str, port: int) -> str | None:

@@ -152,3 +152,14 @@ def test_lock_files_pin_every_dependency_with_hashes():
         for block in blocks:
             if "==" in block:
                 assert "--hash=sha256:" in block, f"{path}: no hash in {block[:60]}"
+
+
+def test_server_says_its_postgresql_connection_budget_at_start(scaled_deployment):
+    """On PostgreSQL the server prints workers x pool size when it starts, so
+    an operator can check it against max_connections (docs/deploy.md)."""
+    d = scaled_deployment(CHAT_DB_POOL_SIZE=7)
+    server = d.server(workers=2)
+    assert (
+        "database: 2 worker(s) x a pool of 7 = at most 14 PostgreSQL connections"
+        in server.log()
+    )

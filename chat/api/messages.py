@@ -197,3 +197,22 @@ async def remove_reaction(request: HttpRequest, path: Path[schemas.ReactionPath]
     """The room gets a `reaction` event (none when you had not reacted so).
     Answers the message as it now reads."""
     return await _reaction(request, path, False)
+
+
+@database_sync_to_async
+def _edits(user, name: str, seq: int) -> list[dict]:
+    return message_service.edit_history(user, name, seq)
+
+
+@router.api_operation(
+    ["GET", "HEAD"],
+    "/rooms/{room}/messages/{seq}/edits",
+    response={200: schemas.EditHistory} | schemas.refusals(400, 403, 404),
+    summary="A message's earlier texts, oldest first (the room's owners and staff).",
+)
+async def list_edits(request: HttpRequest, path: Path[schemas.MessagePath]):
+    """The texts a message had before each edit, for moderation: only the
+    room's owners and staff (403 for other members; 404 for a room you may
+    not see, as for one that does not exist)."""
+    edits = await _edits(caller(request), path.room, path.seq)
+    return {"edits": edits}

@@ -323,3 +323,12 @@ class Read(Body):
 def refusals(*statuses: int) -> dict:
     """The documented errors of an operation: 401 and 503 always, and these."""
     return {status: Error for status in (*statuses, 401, 503)}
+
+
+class EditRecord(Schema):
+    message: str = Field(..., description="The text before this edit.")
+    edited_at: str = Field(..., description="When it was replaced (UTC).")
+
+
+class EditHistory(Schema):
+    edits: list[EditRecord] = Field(..., description="Oldest first.")

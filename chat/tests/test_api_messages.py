@@ -213,3 +213,37 @@ async def test_edits_reactions_and_reads_take_rate_tokens(make_user, api, settin
         refused = await call(api, alice, method, path, body)
         assert_error(refused, 429, "rate_limited")
         assert refused.headers["Retry-After"] == "1"
+
+
+async def test_edit_history_is_for_the_rooms_owners_and_staff(make_user, api):
+    """GET messages/<seq>/edits: the earlier texts, oldest first, for the room's
+    owner; another member 403; a private room's non-member 404 as for no room."""
+    alice, bob, carol = (
+        await make_user("alice"),
+        await make_user("bob"),
+        await make_user("carol"),
+    )
+    created = await call(
+        api, alice, "POST", "/rooms", {"name": "team", "kind": "private"}
+    )
+    assert created.status_code == 201
+    await call(api, alice, "PUT", "/rooms/team/members/bob")
+    seq = (await post(api, bob, "team", {"message": "frist"})).json()["seq"]
+    for text in ("first", "first!"):
+        answer = await call(
+            api, bob, "PATCH", f"/rooms/team/messages/{seq}", {"message": text}
+        )
+        assert answer.status_code == 200, answer.content
+    history = await call(api, alice, "GET", f"/rooms/team/messages/{seq}/edits")
+    assert history.status_code == 200, history.content
+    assert [e["message"] for e in history.json()["edits"]] == ["frist", "first"]
+    assert_error(
+        await call(api, bob, "GET", f"/rooms/team/messages/{seq}/edits"),
+        403,
+        "forbidden",
+    )
+    assert_error(
+        await call(api, carol, "GET", f"/rooms/team/messages/{seq}/edits"),
+        404,
+        "not_found",
+    )
