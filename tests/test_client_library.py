@@ -28,6 +28,28 @@ async def until(client: ChatClient, kind: type, timeout: float = 15.0):
             return event
 
 
+def schema_checker(server):
+    """An `on_frame` hook that checks every frame the library receives
+    against the server's own /api/v1/protocol.json; the frames that broke it."""
+    import httpx
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(
+        httpx.get(f"{server.http}/api/v1/protocol.json").json()
+    )
+    broken: list = []
+    seen: list = []
+
+    def check(frame: dict) -> None:
+        seen.append(frame["type"])
+        if not validator.is_valid(frame):
+            broken.append(frame)
+
+    check.broken = broken  # type: ignore[attr-defined]
+    check.seen = seen  # type: ignore[attr-defined]
+    return check
+
+
 async def make_room(server, token: str, name: str = "lobby") -> None:
     async with RestClient(server.http, token) as api:
         await api.create_room(name, "public")
@@ -39,12 +61,15 @@ async def test_post_returns_seq_and_others_receive_it_once(deployment):
     alice_token, bob_token = d.tokens("alice", "bob")
     server = d.server()
     await make_room(server, alice_token)
+    check = schema_checker(server)
     async with (
-        ChatClient(server.http, alice_token, rooms=["lobby"]) as alice,
-        ChatClient(server.http, bob_token, rooms=["lobby"]) as bob,
+        ChatClient(server.http, alice_token, rooms=["lobby"], on_frame=check) as alice,
+        ChatClient(server.http, bob_token, rooms=["lobby"], on_frame=check) as bob,
     ):
         seqs = [await alice.post("lobby", f"hi {i}") for i in range(3)]
         got = await messages(bob, 3)
+        assert check.broken == []  # every frame as /api/v1/protocol.json says
+        assert {"hello", "history", "message", "ack"} <= set(check.seen)
         assert [m.seq for m in got] == seqs
         assert [m.text for m in got] == ["hi 0", "hi 1", "hi 2"]
         assert all(m.username == "alice" and not m.replayed for m in got)
@@ -136,3 +161,22 @@ async def test_server_restart_loses_and_repeats_nothing(deployment):
         kinds = [type(e).__name__ for e in seen]
         assert "Disconnected" in kinds and "Connected" in kinds
         assert alice.reconnects >= 1 and bob.reconnects >= 1
+
+
+def test_the_librarys_close_codes_are_the_servers(deployment):
+    """chat_client names the close codes it acts on; they are the ones the
+    server publishes in /api/v1/protocol.json (no copy can drift)."""
+    import httpx
+
+    from chat_client import errors
+
+    server = deployment().server()
+    codes = httpx.get(f"{server.http}/api/v1/protocol.json").json()["x-close-codes"]
+    assert {
+        "POLICY_VIOLATION": errors.CLOSE_RATE,
+        "MESSAGE_TOO_BIG": errors.CLOSE_TOO_BIG,
+        "SERVER_ERROR": errors.CLOSE_SERVER_ERROR,
+        "SERVICE_RESTART": errors.CLOSE_RESTARTING,
+        "TOO_SLOW": errors.CLOSE_TOO_SLOW,
+        "REVOKED": errors.CLOSE_REVOKED,
+    }.items() <= codes.items()

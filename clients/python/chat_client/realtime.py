@@ -28,7 +28,7 @@ import os
 import random
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,7 @@ class ChatClient:
         backoff: float = 0.5,
         backoff_max: float = 30.0,
         open_timeout: float = 10.0,
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
         self.url = ws_url(base_url)
         self.token = token
@@ -142,6 +143,9 @@ class ChatClient:
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.open_timeout = open_timeout
+        # Every frame as received, before anything else sees it (logging, or
+        # a test checking frames against the server's /api/v1/protocol.json).
+        self.on_frame = on_frame
         self.username: str | None = None
         self.rooms: dict[str, Frame] = {}  # summaries from hello and `room`
         self.connected = asyncio.Event()
@@ -366,6 +370,8 @@ class ChatClient:
 
     async def _on_open(self, ws: Any) -> None:
         hello = json.loads(await asyncio.wait_for(ws.recv(), self.open_timeout))
+        if self.on_frame is not None:
+            self.on_frame(hello)
         if hello.get("type") != "hello":
             raise ChatError("bad_frame", f"Expected hello, got {hello.get('type')!r}.")
         event = user_event(hello)
@@ -403,6 +409,8 @@ class ChatClient:
     # --- frames from the server ---
 
     def _on_frame(self, frame: Frame) -> None:
+        if self.on_frame is not None:
+            self.on_frame(frame)
         kind = frame.get("type")
         if kind in ROOM_EVENT_TYPES and "seq" in frame:
             self._on_room_frame(frame)
