@@ -548,3 +548,24 @@ async def test_search_jump_and_pasted_image(team, browser, artifacts, axe):
     await expect(both.locator("a[download]").nth(1)).to_contain_text(
         "notes.txt (2.0 KB)"
     )
+
+
+async def test_mentions_view_lists_and_opens_mentions(team, browser):
+    """The sidebar's Mentions button lists the messages that name bob (or
+    everyone) in his rooms, newest first; a click opens one in context."""
+    server, api = team
+    first = api["alice"].post("general", "@bob can you look at the release?")
+    api["alice"].post("general", "nothing for bob here")
+    api["carol"].post("general", "@room lunch at noon")
+    bob = await open_page(browser)
+    await log_in(bob, server, "bob", "general")
+    await bob.get_by_role("button", name="Mentions").click()
+    hits = bob.locator("#search-results .search-hit")
+    await expect(hits).to_have_count(2)
+    await expect(hits.nth(0)).to_contain_text("@room lunch at noon")
+    await expect(hits.nth(1)).to_contain_text("@bob can you look at the release?")
+    await expect(bob.locator("#search-status")).to_have_text("2 messages mention you")
+    await hits.nth(1).get_by_role("button").click()
+    target = line(bob, "general", "@bob can you look at the release?")
+    await expect(target).to_have_class(re.compile(r"\btarget\b"))
+    assert bob.url.endswith(f"/chat/general/#{first['seq']}")

@@ -40,6 +40,31 @@ export class SearchPanel {
       event.preventDefault();
       this.search(this.input.value.trim());
     });
+    $("show-mentions").addEventListener("click", () => this.mentions());
+  }
+
+  // The "mentions" view: recent messages in your rooms that name you or
+  // everyone (GET /api/v1/mentions), in the same panel; a click opens one.
+  async mentions() {
+    const ticket = ++this.asked;
+    this.onOpenPanel("search-panel");
+    this.panel.hidden = false;
+    this.status.textContent = gettext("Searching…");
+    this.list.replaceChildren();
+    try {
+      const data = await api("GET", "mentions?limit=50");
+      if (ticket !== this.asked) return;
+      const found = data.messages || [];
+      this.status.textContent = found.length
+        ? interpolate(
+            ngettext("%(count)s message mentions you", "%(count)s messages mention you", found.length),
+            { count: found.length },
+          )
+        : gettext("Nobody has mentioned you yet.");
+      this.list.replaceChildren(...found.map((hit) => this.item(hit)));
+    } catch (error) {
+      if (ticket === this.asked) this.status.textContent = error.message;
+    }
   }
 
   async search(q) {
