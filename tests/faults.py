@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -354,7 +355,9 @@ class Member:
             await self.client.close()
 
 
-async def caught_up(members: list[Member], last_seq: int, timeout: float = 15) -> None:
+async def caught_up(
+    members: "Sequence[Member | LibraryMember]", last_seq: int, timeout: float = 15
+) -> None:
     """Wait until every member saw every seq up to `last_seq` (live or on resume)."""
     deadline = time.monotonic() + timeout
     while any(m.last_seq < last_seq for m in members):
@@ -381,7 +384,10 @@ def stored_posts(
 
 
 def settle(
-    tally: Tally, members: list[Member], database_url: str, room: str
+    tally: Tally,
+    members: "Sequence[Member | LibraryMember]",
+    database_url: str,
+    room: str,
 ) -> list[str]:
     """Fill the tally from the members and the database; the problems found."""
     last_seq, rows = stored_posts(database_url, room)
@@ -405,3 +411,67 @@ def settle(
         if by_cid.get(cid) != seq:
             problems.append(f"acked {cid} as seq {seq}, stored as {by_cid.get(cid)}")
     return problems
+
+
+class LibraryMember:
+    """A member on the Python client library (clients/python: the v2
+    socket), given every server to fail over to. It has what `settle` and
+    `caught_up` read of a Member (`seen`, `acked`, `last_seq`), so the fault
+    tests hold the library to the same promise: every acknowledged post once,
+    in order, live or on resume, whatever fails."""
+
+    def __init__(
+        self,
+        name: str,
+        token: str,
+        room: str,
+        servers: list[ServerProcess],
+        tally: Tally,
+        first: int = 0,
+    ) -> None:
+        from chat_client import ChatClient as LibraryClient
+
+        self.name, self.room, self.tally = name, room, tally
+        urls = [s.http for s in servers[first:] + servers[:first]]
+        self.client = LibraryClient(urls, token, rooms=[room], backoff=0.05)
+        self.seen: dict[int, str] = {}
+        self.acked: dict[str, int] = {}
+        self.last_seq = 0
+        self._reader: asyncio.Task | None = None
+
+    async def start(self) -> "LibraryMember":
+        await self.client.start()
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        from chat_client.events import Disconnected as Dropped
+        from chat_client.events import Message
+
+        async for event in self.client.events():
+            if isinstance(event, Dropped):
+                self.tally.reconnects += 1
+            if not isinstance(event, Message):
+                continue
+            if event.seq in self.seen:  # the library promises none twice
+                self.tally.duplicates += 1
+                continue
+            if event.seq != self.last_seq + 1:
+                self.tally.gaps += 1
+            self.seen[event.seq] = event.text
+            self.last_seq = max(self.last_seq, event.seq)
+            if event.replayed:
+                self.tally.resumed += 1
+            else:
+                self.tally.live += 1
+
+    async def post(self, client_id: str, text: str, retry: bool = True) -> dict:
+        """The library retries until acknowledged (same client_id)."""
+        seq = await self.client.post(self.room, text, client_id=client_id, timeout=60)
+        self.acked[client_id] = seq
+        return {"type": "ack", "client_id": client_id, "seq": seq}
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        await self.client.close()

@@ -10,12 +10,14 @@ PostgreSQL: the machine's shared services are never stopped.
 
 import asyncio
 import time
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 
 from .faults import (
+    LibraryMember,
     Member,
     RedisServer,
     Tally,
@@ -43,10 +45,12 @@ def own_redis(tmp_path):
     server.stop()
 
 
-async def traffic(members: list[Member], posts: int, pace: float) -> None:
+async def traffic(
+    members: Sequence[Member | LibraryMember], posts: int, pace: float
+) -> None:
     """Each member posts `posts` messages, each until acknowledged."""
 
-    async def one(member: Member) -> None:
+    async def one(member: Member | LibraryMember) -> None:
         for i in range(posts):
             cid = f"{member.name}-{i}"
             await member.post(cid, cid)
@@ -56,7 +60,11 @@ async def traffic(members: list[Member], posts: int, pace: float) -> None:
 
 
 async def finish(
-    name: str, tally: Tally, members: list[Member], database_url: str, room: str
+    name: str,
+    tally: Tally,
+    members: Sequence[Member | LibraryMember],
+    database_url: str,
+    room: str,
 ) -> str:
     last_seq, _ = stored_posts(database_url, room)
     try:
@@ -89,7 +97,12 @@ async def test_redis_restart_under_traffic(scaled_deployment, own_redis):
         await Member(n, t, room, servers, tally, first=i).start()
         for i, (n, t) in enumerate(zip(names, tokens))
     ]
-    load = asyncio.create_task(traffic(members, posts=30, pace=0.1))
+    # Two more on the client library (v2 socket), one on each process.
+    library = [
+        await LibraryMember(n, t, room, servers, tally, first=i).start()
+        for i, (n, t) in enumerate(zip(("lib0", "lib1"), d.tokens("lib0", "lib1")))
+    ]
+    load = asyncio.create_task(traffic([*members, *library], posts=30, pace=0.1))
     await asyncio.sleep(1.0)  # let traffic run before the fault
     own_redis.kill()
     outage_started = time.monotonic()
@@ -106,7 +119,7 @@ async def test_redis_restart_under_traffic(scaled_deployment, own_redis):
     while True:
         probe = await ChatClient.connect(servers[0].ws, room, tokens[0])
         await probe.close()
-        if probe.hello["online"] == sorted(names):
+        if probe.hello["online"] == sorted([*names, "lib0", "lib1"]):
             break
         assert time.monotonic() < deadline, f"presence after restart: {probe.hello}"
         await asyncio.sleep(0.2)  # polling: the heartbeat rewrites within 0.5 s
@@ -125,7 +138,9 @@ async def test_redis_restart_under_traffic(scaled_deployment, own_redis):
     while (subs := count()) < 2:
         assert time.monotonic() < deadline, f"{subs} processes in {group}"
         await asyncio.sleep(0.1)  # polling Redis for the re-subscription
-    await finish("redis restart", tally, members, d.env["DATABASE_URL"], room)
+    await finish(
+        "redis restart", tally, [*members, *library], d.env["DATABASE_URL"], room
+    )
 
 
 async def test_worker_killed_under_traffic(scaled_deployment):
@@ -141,7 +156,12 @@ async def test_worker_killed_under_traffic(scaled_deployment):
         await Member(n, t, room, servers, tally, first=i).start()
         for i, (n, t) in enumerate(zip(names, tokens))
     ]
-    load = asyncio.create_task(traffic(members, posts=30, pace=0.1))
+    # Two more on the client library, both first on the process to be killed.
+    library = [
+        await LibraryMember(n, t, room, servers, tally, first=1).start()
+        for n, t in zip(("lib0", "lib1"), d.tokens("lib0", "lib1"))
+    ]
+    load = asyncio.create_task(traffic([*members, *library], posts=30, pace=0.1))
     await asyncio.sleep(1.5)  # let traffic run before the fault
     servers[1].kill()
     await asyncio.wait_for(load, 30)
@@ -153,8 +173,13 @@ async def test_worker_killed_under_traffic(scaled_deployment):
         frame = await member.post(cid, cid)
         same += frame["seq"] == seq
     tally.extra["retried_after_kill_same_seq"] = same
-    report = await finish("worker kill", tally, members, d.env["DATABASE_URL"], room)
+    lib_reconnects = sum(lib.client.reconnects for lib in library)
+    tally.extra["library_reconnects"] = lib_reconnects
+    report = await finish(
+        "worker kill", tally, [*members, *library], d.env["DATABASE_URL"], room
+    )
     assert same == len(members), report
+    assert lib_reconnects >= 2, report  # both library clients moved over
     assert tally.reconnects >= 3, report  # the killed process's three clients
 
 

@@ -28,7 +28,7 @@ import os
 import random
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ class ChatClient:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         token: str,
         *,
         rooms: Iterable[str] | None = None,
@@ -135,7 +135,11 @@ class ChatClient:
         open_timeout: float = 10.0,
         on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
-        self.url = ws_url(base_url)
+        # Several servers (processes behind no balancer, or a test's): a
+        # connection that fails or drops moves on to the next one.
+        bases = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.urls = [ws_url(base) for base in bases]
+        self._next_url = 0
         self.token = token
         self.follow_all = rooms is None
         self.wanted: set[str] = set(rooms or ())
@@ -292,6 +296,11 @@ class ChatClient:
 
     # --- the connection ---
 
+    @property
+    def url(self) -> str:
+        """The socket URL this (or the next) connection attempt uses."""
+        return self.urls[self._next_url % len(self.urls)]
+
     async def _run(self) -> None:
         attempt = 0
         while not self._closing:
@@ -299,7 +308,7 @@ class ChatClient:
             reason = ""
             try:
                 async with websockets.connect(
-                    self.url,
+                    self.url,  # (this attempt's; see the property)
                     additional_headers={"Authorization": f"Bearer {self.token}"},
                     open_timeout=self.open_timeout,
                     max_size=None,
@@ -342,6 +351,7 @@ class ChatClient:
                 self._pages.clear()
             if self._closing:
                 return
+            self._next_url += 1  # that server failed or is going: the next one
             if code == CLOSE_REVOKED:
                 await self._stop(
                     AccessEnded("revoked", "The server ended this access (4403).")
