@@ -559,3 +559,17 @@ def frames_by_pk(pks: list[int]) -> dict[int, dict]:
         "pk", "room__name", *_MESSAGE_FIELDS
     )
     return {row["pk"]: _frame(row["room__name"], row) for row in rows}
+
+
+def record_joins(pairs: list[tuple[int, int]]) -> list[None]:
+    """Users become members of public rooms they opened: (room id, user id)
+    pairs, one INSERT for all (a membership that exists already is kept as
+    it is). Silent: no `member` event, as the v1 socket always was. One
+    result per pair (for chat.batching); call it on the writing thread."""
+    from .models import Membership
+
+    Membership.objects.bulk_create(
+        [Membership(room_id=room, user_id=user) for room, user in pairs],
+        ignore_conflicts=True,
+    )
+    return [None] * len(pairs)

@@ -9,7 +9,10 @@ its call is under way wait for it and then go together: one hop, one query
 server adds no delay. Each caller gets its own result, in submission order.
 
 - posts: actions.store_posts (one transaction, one UPDATE per room);
-- token handshakes: accounts.models.users_for_tokens (one SELECT).
+- token handshakes: accounts.models.users_for_tokens (one SELECT);
+- v1 handshakes' access checks: services.rooms.v1_rooms_access (two SELECTs;
+  the Batcher lives in chat.consumers, above the services);
+- memberships made by opening a public room: actions.record_joins (one INSERT).
 """
 
 import asyncio
@@ -69,7 +72,11 @@ class Batcher:
 # the loop's pool, so that a burst of handshakes does not wait behind posts.
 _store_posts = database_sync_to_async(actions.store_posts)
 _users_for_tokens = database_sync_to_async(users_for_tokens, thread_sensitive=False)
+_record_joins = database_sync_to_async(actions.record_joins)
+
 _posts = per_loop(lambda: Batcher(_store_posts))
+_joins = per_loop(lambda: Batcher(_record_joins))
+
 _tokens = per_loop(lambda: Batcher(_users_for_tokens))
 
 
@@ -91,3 +98,11 @@ def submit(
 def user_for_token(token: str) -> asyncio.Future:
     """The future (active user, token id) for a bearer token, or None."""
     return _tokens().submit(token)
+
+
+def record_join(room_id: int, user_id: int) -> asyncio.Future:
+    """Queue a membership made by opening a public room (the v1 handshake):
+    the handshakes of the moment insert theirs in one statement, on the one
+    writing thread, instead of each taking SQLite's write lock in turn (5,000
+    connects: 2.6 s before memberships, 12.8 s with one get_or_create each)."""
+    return _joins().submit((room_id, user_id))

@@ -14,26 +14,32 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
-from . import actions, events, posting
+from . import actions, batching, events, posting
+from .batching import Batcher
 from .broadcast import get_hub, publish_presence, publish_typing
 from .logfmt import log_event
+from .loops import per_loop
 from .protocol import CloseCode, HistoryFrame, PostFrame, TypingFrame, parse_frame
 from .realtime.socket import BaseSocket, SocketState
 from .realtime.stream import RoomStream
 from .rooms import InvalidRoomName, canonical_room
-from .services.rooms import open_v1_room
+from .services.rooms import v1_rooms_access
 from .state import get_state
 
 log = logging.getLogger("chat.consumers")
 
 # A read, so off the one database thread that stores posts (a burst of
 # connects no longer queues behind it, nor it behind them).
+# The handshakes of a moment check their rooms in one read, two queries for
+# all (chat.batching): one per handshake made 5,000 connects 3.4x slower.
+_room_access = per_loop(
+    lambda: Batcher(database_sync_to_async(v1_rooms_access, thread_sensitive=False))
+)
 connect_snapshot = database_sync_to_async(
     actions.connect_snapshot, thread_sensitive=False
 )
 history_page = database_sync_to_async(actions.history_page)
 # The access rule (chat.access): private rooms and DMs refuse non-members.
-open_room = database_sync_to_async(open_v1_room, thread_sensitive=False)
 
 
 def parse_since(query_string: bytes) -> int | None:
@@ -70,9 +76,12 @@ class ChatConsumer(BaseSocket):
         if not self.authenticated():
             await self.refuse_handshake("anonymous")
             return
-        if await open_room(self.user, room) is None:  # as for a bad name: 403
+        found, join = await _room_access().submit((self.user, room))
+        if found is None:  # as for a bad name: 403
             await self.refuse_handshake("not_found")
             return
+        if join:  # opening a public room makes a member (batched: chat.batching)
+            await batching.record_join(found.pk, self.user_id)
         self.hub = hub = get_hub()
         if await self.over_socket_cap(len(hub.users.get(self.user_id, ()))):
             return

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from .. import access
-from ..actions import get_room, insert_event, take_seq
+from ..actions import get_room, insert_event, record_joins, take_seq
 from ..broadcast import publish_event, publish_on_commit, publish_removed, publish_user
 from ..events import removed_frame, room_frame
 from ..models import Membership, Room
@@ -149,25 +149,61 @@ def _too_many_rooms() -> TooMany:
     )
 
 
-def open_v1_room(user, name: str) -> Room | None:
-    """The v1 handshake's access check: the room `name` (canonical) if `user`
-    may open it, else None (refuse exactly as for a bad name: 403).
+def v1_room_access(user, name: str) -> tuple[Room | None, bool]:
+    """The v1 handshake's access check: (the room `name` (canonical) if `user`
+    may open it, else None: refuse exactly as for a bad name, 403; whether
+    the user must still be made a member, which the caller records).
 
     A room that does not exist is created public (the seed's rooms-on-first-
     use), except a DM name; opening a public room makes the user a member.
+    No write for a member opening a room again (the common case).
     """
     if not access.is_active_user(user):
-        return None
+        return None, False
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     found = Room.objects.filter(name=name).annotate(member=Exists(mine)).first()
     if found is not None and found.member:
-        return found
+        return found, False
     if found is None and (name.startswith(DM_PREFIX) or not _may_create(user)):
-        return None  # (over CHAT_ROOMS_PER_HOUR: refused like a bad name)
+        return None, False  # (over CHAT_ROOMS_PER_HOUR: refused like a bad name)
     room = found or get_room(name)
     if room.kind != Room.Kind.PUBLIC:
-        return None
-    Membership.objects.get_or_create(room=room, user=user)
+        return None, False
+    return room, True
+
+
+def v1_rooms_access(requests: list[tuple[Any, str]]) -> list[tuple[Room | None, bool]]:
+    """v1_room_access for the handshakes of a moment, in two queries for all
+    (chat.batching): the rooms by name, and which of those users are members
+    already. One answer per (user, name), in order, the same as
+    v1_room_access gives; a room to create goes through it alone (rare)."""
+    names = {name for _, name in requests}
+    rooms = {room.name: room for room in Room.objects.filter(name__in=names)}
+    users = {user.pk for user, _ in requests}
+    members = set(
+        Membership.objects.filter(
+            room__in=list(rooms.values()), user_id__in=users
+        ).values_list("room_id", "user_id")
+    )
+    answers: list[tuple[Room | None, bool]] = []
+    for user, name in requests:
+        room = rooms.get(name)
+        if not access.is_active_user(user):
+            answers.append((None, False))
+        elif room is None:
+            answers.append(v1_room_access(user, name))  # to be made, or refused
+        elif (room.pk, user.pk) in members:
+            answers.append((room, False))
+        else:
+            answers.append((room if room.kind == Room.Kind.PUBLIC else None, True))
+    return [(room, join and room is not None) for room, join in answers]
+
+
+def open_v1_room(user, name: str) -> Room | None:
+    """v1_room_access, and the membership recorded at once (one caller)."""
+    room, join = v1_room_access(user, name)
+    if room is not None and join:
+        record_joins([(room.pk, user.pk)])
     return room
 
 

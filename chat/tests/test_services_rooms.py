@@ -247,3 +247,37 @@ def test_rooms_made_per_hour_are_capped_by_every_door(users, settings):
     assert not Room.objects.filter(name__in=["four", "five"]).exists()
     rooms.create_room(bob, "bobs")  # another user's count is his own
     throttle.reset()
+
+
+def test_batched_v1_access_answers_as_one_at_a_time(users):
+    """v1_rooms_access (the handshakes of a moment, two queries) gives every
+    (user, room) the answer v1_room_access gives alone: members, public rooms
+    to join, private rooms and DMs refused to outsiders, inactive users."""
+    alice, bob, carol, dave = (users[n] for n in ("alice", "bob", "carol", "dave"))
+    rooms.create_room(alice, "open")
+    rooms.create_room(alice, "closed", "private")
+    rooms.add_member(alice, "closed", "bob")
+    dm = rooms.open_dm(alice, ["bob"])
+    dave.is_active = False
+    dave.save()
+    asks = [
+        (alice, "open"),  # owner: a member already
+        (carol, "open"),  # public: opens, must join
+        (bob, "closed"),  # private member
+        (carol, "closed"),  # private outsider: refused
+        (carol, dm.name),  # a DM of others: refused
+        (dave, "open"),  # inactive: refused
+    ]
+    alone = [rooms.v1_room_access(user, name) for user, name in asks]
+    together = rooms.v1_rooms_access(asks)
+    assert together == alone
+    assert [(room is not None, join) for room, join in together] == [
+        (True, False),
+        (True, True),
+        (True, False),
+        (False, False),
+        (False, False),
+        (False, False),
+    ]
+    ((made, join),) = rooms.v1_rooms_access([(carol, "brand-new")])
+    assert made is not None and made.kind == Room.Kind.PUBLIC and join
