@@ -23,20 +23,35 @@ from django.views.decorators.http import require_safe
 from .rooms import ROOM_NAME_RE
 
 # What the worker stores at install: everything a page needs to draw itself.
+# The room page is app.js and the modules it imports (tests/browser/
+# test_page_edges.py checks that every module the page loads is here).
 ASSETS = [
     "chat/chat.css",
+    "chat/team.css",
     "chat/site.js",
     "chat/switcher.js",
     "chat/index.js",
-    "chat/room.js",
+    "chat/app.js",
+    "chat/api.js",
+    "chat/dialogs.js",
     "chat/dom.js",
+    "chat/emoji.js",
     "chat/format.js",
     "chat/i18n.js",
+    "chat/markdown.js",
+    "chat/notify.js",
     "chat/outbox.js",
+    "chat/roomview.js",
+    "chat/search.js",
+    "chat/sidebar.js",
     "chat/socket.js",
+    "chat/socket_v2.js",
     "chat/store.js",
+    "chat/thread.js",
+    "chat/uploads.js",
+    "chat/vendor/dompurify/purify.es.js",
+    "chat/vendor/markdown-it/markdown-it.min.js",
     "chat/views/composer.js",
-    "chat/views/messages.js",
     "chat/views/presence.js",
     "chat/views/status.js",
     "chat/icons/icon.svg",

@@ -208,5 +208,5 @@ async def test_installable_app_caches_static_files_only(deployment, browser):
         }"""
     )
     paths = [re.sub(r"^https?://[^/]+", "", url) for url in cached]
-    assert "/static/chat/room.js" in paths and "/static/chat/chat.css" in paths
+    assert "/static/chat/app.js" in paths and "/static/chat/chat.css" in paths
     assert [p for p in paths if not p.startswith("/static/")] == []
