@@ -38,6 +38,10 @@ async def test_admin_deletion_shows_a_tombstone_live(deployment, browser, artifa
     member = await open_page(browser, server)
     await log_in_to_room(member, server, "bob", "lobby")
     await expect(member.locator("#messages li.msg")).to_have_count(3)
+    # Opening the room joined it (its `member` event took seq 4).
+    await expect(
+        member.locator('#sidebar .nav-item[data-room="lobby"]')
+    ).to_be_visible()
     reopened = []  # sockets the page opens from here on (a resync would)
     member.on("websocket", lambda ws: reopened.append(ws.url))
 
@@ -61,11 +65,11 @@ async def test_admin_deletion_shows_a_tombstone_live(deployment, browser, artifa
         "message deleted",
         "third",
     ]
-    deleted = await alice.next("deleted")  # an event of its own: seq 4
+    deleted = await alice.next("deleted")  # an event of its own: seq 5
     assert {k: deleted[k] for k in ("type", "room", "seq", "target")} == {
         "type": "deleted",
         "room": "lobby",
-        "seq": 4,
+        "seq": 5,
         "target": 2,
     }
     # The page counted the deletion's seq: the next line is no gap to it.

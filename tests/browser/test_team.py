@@ -569,3 +569,17 @@ async def test_mentions_view_lists_and_opens_mentions(team, browser):
     target = line(bob, "general", "@bob can you look at the release?")
     await expect(target).to_have_class(re.compile(r"\btarget\b"))
     assert bob.url.endswith(f"/chat/general/#{first['seq']}")
+
+
+async def test_opening_a_public_room_by_its_url_joins_it(team, browser):
+    """carol opens a public room she is not in by its URL: she joins it, and
+    it shows in her sidebar, as entering a room always did."""
+    server, api = team
+    api["bob"]("POST", "rooms", json={"name": "music", "kind": "public"})
+    api["bob"].post("music", "anyone for a playlist?")
+    carol = await open_page(browser)
+    await log_in(carol, server, "carol", "music")
+    await expect(line(carol, "music", "anyone for a playlist?")).to_be_visible()
+    await expect(nav(carol, "music")).to_be_visible()
+    details = api["carol"]("GET", "rooms/music")
+    assert "carol" in details.get("members", []) or details.get("member") is True

@@ -209,6 +209,7 @@ function ready(hello) {
   }
   for (const p of posts.values()) if (p.state !== "acked") sendPost(p);
   renderChrome();
+  joinOnOpen(active); // the room the page was opened on
 }
 
 function sync(room) {
@@ -723,6 +724,24 @@ document.addEventListener("pointerdown", (event) => {
 
 // --- switching rooms ---
 
+// Opening a public room you are not in joins it, as the first room page and
+// the index's "enter a room" always did: from then on it is in your sidebar
+// (the server's `room` frame adds it). A room you may not join, or that does
+// not exist, answers 404 here; the sync says why on the page.
+async function joinOnOpen(room) {
+  // (A name that was no room when the page was made is created, and so
+  // joined, by the create flow instead.)
+  if (summaries.has(room) || (room === config.room && !config.exists)) return;
+  try {
+    const joined = await api("PUT", `rooms/${enc(room)}/members/${enc(me)}`);
+    // Its `room` frame may have gone out before this socket was listening:
+    // the answer is the same summary.
+    if (joined && joined.room && !summaries.has(joined.room)) roomSummary(joined);
+  } catch (error) {
+    // not ours to join: nothing more to do
+  }
+}
+
 function openRoom(room, { seq = null, push = true } = {}) {
   hideNotice();
   const from = active;
@@ -743,6 +762,7 @@ function openRoom(room, { seq = null, push = true } = {}) {
     if (location.pathname + location.hash !== url) window.history.pushState({ room }, "", url);
   }
   sync(room);
+  joinOnOpen(room);
   renderChrome();
   renderTyping();
   presence.showOnline(presenceOf.get(room) || []);
