@@ -189,14 +189,21 @@ def parse_frame(text: str) -> ClientFrame:
     return _of_type(kind)
 
 
-def _parse_any(text: str) -> ClientFrame:
-    """parse_frame for any text: JSON of any shape, unknown fields allowed."""
+def load_object(text: str) -> dict:
+    """A frame's JSON object, or the FrameError that says what is wrong with
+    it (both socket versions)."""
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise FrameError(ErrorCode.BAD_JSON, "The frame is not valid JSON.") from None
     if not isinstance(data, dict):
         raise FrameError(ErrorCode.BAD_FRAME, "A frame must be a JSON object.")
+    return data
+
+
+def _parse_any(text: str) -> ClientFrame:
+    """parse_frame for any text: JSON of any shape, unknown fields allowed."""
+    data = load_object(text)
     kind = data.get("type", "message")
     if kind == "message":
         return parse_post(data)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeGuard
 
-import orjson
 from django.conf import settings
 
 from .protocol import ErrorCode, FrameError, parse_post
@@ -106,17 +105,6 @@ def context(data) -> dict:
         if isinstance(client_id, str) and len(client_id) <= 64:
             found["client_id"] = client_id
     return found
-
-
-def load(text: str) -> dict:
-    """The frame's JSON object, or FrameError."""
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        raise FrameError(ErrorCode.BAD_JSON, "The frame is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise FrameError(ErrorCode.BAD_FRAME, "A frame must be a JSON object.")
-    return data
 
 
 def _sync(data: dict) -> Sync:

@@ -24,7 +24,7 @@ from . import access, actions, events, posting
 from . import protocol_v2 as v2
 from .broadcast import get_hub, publish_presence, publish_typing
 from .logfmt import log_event
-from .protocol import CloseCode, ErrorCode, FrameError
+from .protocol import CloseCode, ErrorCode, FrameError, load_object
 from .realtime.socket import BaseSocket, SocketState
 from .realtime.stream import RoomStream
 from .realtime.watcher import RoomWatcher
@@ -193,7 +193,7 @@ class UserSocket(BaseSocket):
     # --- frames from the client ---
 
     async def handle(self, text: str) -> None:
-        data = v2.load(text)
+        data = load_object(text)
         context = v2.context(data)
         try:
             frame = v2.parse(data)
