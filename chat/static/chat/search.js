@@ -45,45 +45,39 @@ export class SearchPanel {
 
   // The "mentions" view: recent messages in your rooms that name you or
   // everyone (GET /api/v1/mentions), in the same panel; a click opens one.
-  async mentions() {
-    const ticket = ++this.asked;
-    this.onOpenPanel("search-panel");
-    this.panel.hidden = false;
-    this.status.textContent = gettext("Searching…");
-    this.list.replaceChildren();
-    try {
-      const data = await api("GET", "mentions?limit=50");
-      if (ticket !== this.asked) return;
-      const found = data.messages || [];
-      this.status.textContent = found.length
-        ? interpolate(
-            ngettext("%(count)s message mentions you", "%(count)s messages mention you", found.length),
-            { count: found.length },
-          )
-        : gettext("Nobody has mentioned you yet.");
-      this.list.replaceChildren(...found.map((hit) => this.item(hit)));
-    } catch (error) {
-      if (ticket === this.asked) this.status.textContent = error.message;
-    }
+  mentions() {
+    return this.show("mentions?limit=50", "messages", (count) =>
+      count
+        ? interpolate(ngettext("%(count)s message mentions you", "%(count)s messages mention you", count), {
+            count,
+          })
+        : gettext("Nobody has mentioned you yet.")
+    );
   }
 
-  async search(q) {
+  search(q) {
     if (!q) return;
+    return this.show(`search?q=${enc(q)}&limit=50`, "results", (count) =>
+      count
+        ? interpolate(ngettext("%(count)s message", "%(count)s messages", count), { count })
+        : gettext("Nothing found.")
+    );
+  }
+
+  // Ask `path`, list the messages under `key` of the answer; `describe(n)`
+  // says how many. A later question wins over an earlier one still out.
+  async show(path, key, describe) {
     const ticket = ++this.asked;
     this.onOpenPanel("search-panel");
     this.panel.hidden = false;
     this.status.textContent = gettext("Searching…");
     this.list.replaceChildren();
     try {
-      const data = await api("GET", `search?q=${enc(q)}&limit=50`);
+      const data = await api("GET", path);
       if (ticket !== this.asked) return;
-      const results = data.results || [];
-      this.status.textContent = results.length
-        ? interpolate(ngettext("%(count)s message", "%(count)s messages", results.length), {
-            count: results.length,
-          })
-        : gettext("Nothing found.");
-      this.list.replaceChildren(...results.map((hit) => this.item(hit)));
+      const found = data[key] || [];
+      this.status.textContent = describe(found.length);
+      this.list.replaceChildren(...found.map((hit) => this.item(hit)));
     } catch (error) {
       if (ticket === this.asked) this.status.textContent = error.message;
     }
