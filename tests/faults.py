@@ -211,7 +211,28 @@ class Disconnected(Exception):
     pass
 
 
-class Member:
+class Counting:
+    """What a member saw, counted into the tally: each seq once, in order."""
+
+    tally: Tally
+    seen: dict[int, str]  # seq -> text
+    last_seq: int
+
+    def record(self, seq: int, text: str, resumed: bool) -> None:
+        if seq in self.seen:
+            self.tally.duplicates += 1
+            return
+        if seq != self.last_seq + 1:
+            self.tally.gaps += 1
+        self.seen[seq] = text
+        self.last_seq = max(self.last_seq, seq)
+        if resumed:
+            self.tally.resumed += 1
+        else:
+            self.tally.live += 1
+
+
+class Member(Counting):
     """One user's socket in a room that survives the failures under test."""
 
     def __init__(
@@ -305,18 +326,7 @@ class Member:
         self.waiting.clear()
 
     def _record(self, message: dict, resumed: bool) -> None:
-        seq = message["seq"]
-        if seq in self.seen:
-            self.tally.duplicates += 1
-            return
-        if seq != self.last_seq + 1:
-            self.tally.gaps += 1
-        self.seen[seq] = message["message"]
-        self.last_seq = max(self.last_seq, seq)
-        if resumed:
-            self.tally.resumed += 1
-        else:
-            self.tally.live += 1
+        self.record(message["seq"], message["message"], resumed)
 
     # --- posting ---
 
@@ -413,7 +423,7 @@ def settle(
     return problems
 
 
-class LibraryMember:
+class LibraryMember(Counting):
     """A member on the Python client library (clients/python: the v2
     socket), given every server to fail over to. It has what `settle` and
     `caught_up` read of a Member (`seen`, `acked`, `last_seq`), so the fault
@@ -451,19 +461,8 @@ class LibraryMember:
         async for event in self.client.events():
             if isinstance(event, Dropped):
                 self.tally.reconnects += 1
-            if not isinstance(event, Message):
-                continue
-            if event.seq in self.seen:  # the library promises none twice
-                self.tally.duplicates += 1
-                continue
-            if event.seq != self.last_seq + 1:
-                self.tally.gaps += 1
-            self.seen[event.seq] = event.text
-            self.last_seq = max(self.last_seq, event.seq)
-            if event.replayed:
-                self.tally.resumed += 1
-            else:
-                self.tally.live += 1
+            if isinstance(event, Message):  # the library promises each once
+                self.record(event.seq, event.text, event.replayed)
 
     async def post(self, client_id: str, text: str, retry: bool = True) -> dict:
         """The library retries until acknowledged (same client_id)."""
