@@ -40,16 +40,16 @@ class Stats:
     recording: bool = False  # latency samples only inside the measured window
 
 
-class Conn(WSListener):
-    """One socket: counts deliveries, duplicates, gaps, latency."""
+class _Socket(WSListener):
+    """What every load-generator socket does: keep the transport, count
+    close codes and error frames, hand each text frame's JSON to `_frame`."""
 
-    def __init__(self, stats: Stats, room: str) -> None:
+    not_ready = "closed before it was ready"
+
+    def __init__(self, stats: Stats) -> None:
         self.stats = stats
-        self.room = room
         self.transport: WSTransport | None = None
-        self.ready = asyncio.get_running_loop().create_future()  # hello + history
-        self.last_seq = 0
-        self.publisher: Publisher | None = None
+        self.ready = asyncio.get_running_loop().create_future()
         self.closed = False
 
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -58,7 +58,7 @@ class Conn(WSListener):
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.closed = True
         if not self.ready.done():
-            self.ready.set_exception(ConnectionError("closed before hello and history"))
+            self.ready.set_exception(ConnectionError(self.not_ready))
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -73,6 +73,29 @@ class Conn(WSListener):
         self._frame(orjson.loads(frame.get_payload_as_bytes()))
 
     def _frame(self, data: dict) -> None:
+        raise NotImplementedError
+
+    def _error(self, data: dict) -> None:
+        code = data["code"]
+        self.stats.errors[code] = self.stats.errors.get(code, 0) + 1
+
+    def send_text(self, text: str) -> None:
+        assert self.transport is not None  # connected: ready came first
+        self.transport.send(WSMsgType.TEXT, text.encode())
+
+
+class Conn(_Socket):
+    """One socket: counts deliveries, duplicates, gaps, latency."""
+
+    not_ready = "closed before hello and history"
+
+    def __init__(self, stats: Stats, room: str) -> None:
+        super().__init__(stats)  # ready: once hello and history came
+        self.room = room
+        self.last_seq = 0
+        self.publisher: Publisher | None = None
+
+    def _frame(self, data: dict) -> None:
         kind = data["type"]
         if kind == "message":
             self._message(data)
@@ -85,15 +108,10 @@ class Conn(WSListener):
             if not self.ready.done():
                 self.ready.set_result(None)
         elif kind == "error":
-            code = data["code"]
-            self.stats.errors[code] = self.stats.errors.get(code, 0) + 1
+            self._error(data)
 
     def _message(self, data: dict) -> None:
         _deliver(self.stats, self, data)
-
-    def send_text(self, text: str) -> None:
-        assert self.transport is not None  # connected: ready came first
-        self.transport.send(WSMsgType.TEXT, text.encode())
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
@@ -167,37 +185,18 @@ class RoomView:
         self.conn.close()
 
 
-class V2Conn(WSListener):
+class V2Conn(_Socket):
     """A version 2 socket (/ws/): syncs its rooms after hello; ready once a
     history frame came for each."""
 
+    not_ready = "closed before every history"
+
     def __init__(self, stats: Stats, rooms: list[str]) -> None:
-        self.stats = stats
+        super().__init__(stats)
         self.views = {room: RoomView(self, room) for room in rooms}
-        self.transport: WSTransport | None = None
-        self.ready = asyncio.get_running_loop().create_future()
-        self.closed = False
         self._unsynced = len(rooms)
 
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.closed = True
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError("closed before every history"))
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        kind = frame.msg_type
-        if kind == WSMsgType.CLOSE:
-            code = frame.get_close_code()
-            self.stats.closes[code] = self.stats.closes.get(code, 0) + 1
-            transport.send_close(code)
-            transport.disconnect()
-            return
-        if kind != WSMsgType.TEXT:
-            return
-        data = orjson.loads(frame.get_payload_as_bytes())
+    def _frame(self, data: dict) -> None:
         kind = data["type"]
         if kind == "message":
             _deliver(self.stats, self.views[data["room"]], data)
@@ -218,11 +217,7 @@ class V2Conn(WSListener):
                 if not self._unsynced and not self.ready.done():
                     self.ready.set_result(None)
         elif kind == "error":
-            code = data["code"]
-            self.stats.errors[code] = self.stats.errors.get(code, 0) + 1
-
-    def send_text(self, text: str) -> None:
-        self.transport.send(WSMsgType.TEXT, text.encode())  # type: ignore[union-attr]
+            self._error(data)
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
