@@ -23,14 +23,12 @@ import time
 from pathlib import Path
 from typing import cast
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from testing.faults import RedisServer
+from testing.servers import Deployment, fresh_postgres_database
 
 
 def redis_ceiling(seconds_hint: int = 200_000) -> None:
     import tempfile
-
-    from tests.faults import RedisServer
 
     server = RedisServer(Path(tempfile.mkdtemp())).start()
     channels = [f"room:{i:012d}" for i in range(1000)]
@@ -81,8 +79,6 @@ def redis_ceiling(seconds_hint: int = 200_000) -> None:
 
 def postgres_ceiling(seconds: float = 5.0) -> None:
     import psycopg
-
-    from tests.servers import Deployment, fresh_postgres_database
 
     url, drop = fresh_postgres_database(os.environ["DATABASE_URL"])
     try:

@@ -36,8 +36,9 @@ from pathlib import Path
 
 import websockets
 
-from .runner import free_port
-from .servers import SERVERS, Server, command, manage
+from testing.servers import free_port, manage
+
+from .servers import SERVERS, Server, command
 
 HANDSHAKE = (
     "GET /ws/chat/{room}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"

@@ -26,6 +26,8 @@ from picows import (
     ws_connect,
 )
 
+from testing.wsclient import USER_SOCKET, bearer, room_socket
+
 
 @dataclass
 class Stats:
@@ -289,11 +291,10 @@ async def open_conn(
     kind: type[Conn] = Conn,
 ) -> Conn:
     """Connect to `url` with a bearer token; return once hello and history came."""
-    headers = {"Authorization": f"Bearer {token}"} if token else None
     _, listener = await ws_connect(
         lambda: kind(stats, room),
         url,
-        extra_headers=headers,
+        extra_headers=bearer(token or None),
         websocket_handshake_timeout=timeout,
         max_frame_size=16 * 1024 * 1024,
     )
@@ -319,7 +320,7 @@ async def open_many(
             if socketio:
                 url = f"{base}/socket.io/?EIO=4&transport=websocket&room={room}"
                 return await open_conn(url, token, stats, room, kind=SioConn)
-            return await open_conn(f"{base}/ws/chat/{room}/", token, stats, room)
+            return await open_conn(base + room_socket(room), token, stats, room)
 
     return list(await asyncio.gather(*(one(r, t) for r, t in zip(rooms, tokens))))
 
@@ -334,8 +335,8 @@ async def open_v2(
         async with gate:
             _, listener = await ws_connect(
                 lambda: V2Conn(stats, rooms),
-                f"{base}/ws/",
-                extra_headers={"Authorization": f"Bearer {token}"},
+                base + USER_SOCKET,
+                extra_headers=bearer(token),
                 websocket_handshake_timeout=30.0,
                 max_frame_size=16 * 1024 * 1024,
             )

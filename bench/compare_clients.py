@@ -20,8 +20,9 @@ import orjson
 import uvloop
 import websockets
 
+from testing.servers import free_port
+
 from .client import Publisher, Stats, open_many
-from .runner import free_port
 from .servers import Server
 
 MEMBERS, WINDOW, SECONDS = 100, 16, 4.0

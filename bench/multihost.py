@@ -9,7 +9,7 @@ split over three chat processes sharing Redis and PostgreSQL, in each mode:
 - `loopback`: the three processes, redis-server and a PostgreSQL cluster of
   our own, all on 127.0.0.1.
 - `hosts`: each process, Redis and PostgreSQL in its own network namespace
-  (tests/netns.py), each of `--delays` ms one way between any two hosts
+  (testing/netns.py), each of `--delays` ms one way between any two hosts
   (half on each host's link). The links are a user-space wire (this kernel
   has no netem), whose own cost is part of the figure: delay 0 measures it
   alone.
@@ -25,14 +25,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .runner import Plan, Row, Run, Shape, free_port, table
+from testing.faults import RedisServer
+from testing.netns import Network, PostgresCluster, netns_problem
+from testing.servers import free_port
+
+from .runner import Plan, Row, Run, Shape, table
 from .servers import Server
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.faults import RedisServer  # noqa: E402
-from tests.netns import Network, PostgresCluster, netns_problem  # noqa: E402
 
 SMALL = Plan(Shape(1, 30, 8), Shape(30, 5, 2), 0, 0, 1.0, 3.0)
 

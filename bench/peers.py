@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .servers import ROOT, Server
+from testing.servers import ROOT, free_port
+
+from .servers import Server
 
 CACHE = Path.home() / ".cache" / "chat-bench-node"
 PACKAGES = ("ws@8", "socket.io@4")
@@ -40,7 +42,7 @@ def node_modules() -> Path | str:
 
 
 async def run_peers(run) -> list:
-    from .runner import Row, free_port
+    from .runner import Row
 
     modules = node_modules()
     if isinstance(modules, str):

@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -36,14 +35,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
 
+from testing.servers import free_port, fresh_postgres_database, manage, server_env
+
 from .client import Conn, Publisher, Stats, open_many, open_v2, run_at_rate
-from .servers import SERVERS, Server, command, manage, server_version
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .servers import SERVERS, Server, command, server_version
 
 
 @dataclass
@@ -179,25 +174,11 @@ class Run:
     def _environment(self) -> dict:
         database_url = os.environ.get("DATABASE_URL", "")
         if database_url.startswith(("postgres://", "postgresql://")):
-            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-            from tests.servers import fresh_postgres_database
-
             database_url, self.drop_database = fresh_postgres_database(database_url)
         elif not database_url:
             database_url = f"sqlite:///{self.workdir / 'bench.sqlite3'}"
-        return {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.local",
-            "DEBUG": "false",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": self.redis_url,
-            # A benchmark posts far above a person's rate: raised by settings.
-            "CHAT_RATE_LIMIT_PER_SECOND": "1000000000",
-            "CHAT_RATE_LIMIT_BURST": "1000000000",
-            "CHAT_ROOMS_PER_HOUR": "1000000000",
-            # Every load client connects from 127.0.0.1.
-            "CHAT_HANDSHAKES_PER_MINUTE": "0",
-        }
+        # A benchmark posts far above a person's rate: raised by settings.
+        return server_env(database_url, self.redis_url, posts_per_second=10**9)
 
     # --- servers ---
 

@@ -2,7 +2,8 @@
 
 Each runs as its own process (`python -m config.serve` or `python -m
 bench.reference`), like a deployment, so the load generator never shares an
-interpreter with the server it measures. Memory is read from /proc.
+interpreter with the server it measures. Memory is read from /proc
+(testing/servers.py).
 
 `python -m bench --server daphne|hypercorn|granian` serves both apps with
 that ASGI server instead, through its own command line (`command()`), with
@@ -10,56 +11,10 @@ the options of config.serve where the server has them: one process, frames
 up to 64 KiB, no access log, uvloop, a listen backlog of 2,048.
 """
 
-import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of `pid` and its children (uvicorn workers), in KiB."""
-    total = 0
-    for p in [pid, *_children(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except FileNotFoundError:
-            pass
-    return total
-
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by `pid` and its children."""
-    total = 0
-    for p in [pid, *_children(pid)]:
-        try:
-            # Fields after the command name (which may hold spaces): utime is
-            # the 14th field of the line, stime the 15th.
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / _TICKS
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        return []
-    kids = [int(p) for p in found]
-    return kids + [g for k in kids for g in _children(k)]
-
+from testing.servers import ROOT, ServerProcess
 
 # The ASGI servers `python -m bench --server` can run both apps with.
 SERVERS = ("uvicorn", "daphne", "hypercorn", "granian")
@@ -145,7 +100,7 @@ def server_version(server: str) -> str:
     return f"{server} {version(server)}"
 
 
-class Server:
+class Server(ServerProcess):
     """A server process on `port`; `start()` returns once it answers HTTP.
 
     It runs `python -m <module> --port <port>`, or `argv` when given (another
@@ -158,81 +113,19 @@ class Server:
         env: dict | None,
         log_path: Path,
         argv: list[str] | None = None,
-        host: str = "127.0.0.1",
+        host: str = "127.0.0.1",  # another host's address (bench/multihost.py)
     ) -> None:
-        self.module = module
-        self.host = host  # another host's address (bench/multihost.py)
-        self.port = port
-        self.env = env
-        self.log_path = log_path
-        self.argv = argv
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def ws(self) -> str:
-        return f"ws://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid  # type: ignore[union-attr]
+        super().__init__(
+            env,
+            log_path,
+            port=port,
+            host=host,
+            argv=argv or [sys.executable, "-m", module, "--port", str(port)],
+            name=module,
+            ready_path="/chat/",  # the reference app has no /healthz
+        )
 
     def start(self, timeout: float = 30.0) -> "Server":
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv
-                or [sys.executable, "-m", self.module, "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        print(
-            f"started {self.module} pid={self.proc.pid} port={self.port}",
-            file=sys.stderr,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.module} exited: {self.log()}")
-            try:
-                with urllib.request.urlopen(
-                    f"http://{self.host}:{self.port}/chat/", timeout=1
-                ):
-                    return self
-            except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.05)  # the port is not open yet: nothing to await
-        raise TimeoutError(f"{self.module} not ready in {timeout}s: {self.log()}")
-
-    def rss_kib(self) -> int:
-        return rss_kib(self.pid)
-
-    def cpu_seconds(self) -> float:
-        return cpu_seconds(self.pid)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-
-def manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args[:3])}: {result.stderr[-2000:]}")
-    return result.stdout
+        super().start(timeout)
+        print(f"started {self.name} pid={self.pid} port={self.port}", file=sys.stderr)
+        return self

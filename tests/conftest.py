@@ -1,9 +1,11 @@
-"""Fixtures for tests that run real server processes (see tests/servers.py)."""
+"""Fixtures for tests that run real server processes (see testing/servers.py)."""
+
+from contextlib import ExitStack
 
 import pytest
 
-from .servers import Deployment, fresh_postgres_database
-from .services import postgres_url, redis_url
+from testing.servers import Deployment, postgres_deployment
+from testing.services import postgres_url, redis_url
 
 
 @pytest.fixture
@@ -27,15 +29,11 @@ def scaled_deployment(tmp_path):
     """Scale-out: a fresh PostgreSQL database and the machine's Redis."""
     redis = redis_url()
     base = postgres_url()
-    made = []
+    with ExitStack() as made:
 
-    def make(redis_url: str = redis, **settings) -> Deployment:
-        url, drop = fresh_postgres_database(base)
-        d = Deployment(tmp_path, url, redis_url=redis_url, **settings)
-        made.append((d, drop))
-        return d
+        def make(redis_url: str = redis, **settings) -> Deployment:
+            return made.enter_context(
+                postgres_deployment(tmp_path, base, redis_url, **settings)
+            )
 
-    yield make
-    for d, drop in made:
-        d.stop()
-        drop()
+        yield make

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .faults import RedisServer
-from .servers import Deployment, fresh_postgres_database
-from .wsclient import ChatClient
+from testing.faults import RedisServer
+from testing.servers import Deployment, fresh_postgres_database
+from testing.wsclient import ChatClient
 
 
 async def run_layer(layer: str, posts: int, members: int, tmp: Path) -> dict:

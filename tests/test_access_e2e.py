@@ -10,33 +10,26 @@ the sockets of both processes as the room's next seq.
 import asyncio
 
 import pytest
-import websockets
 
 from chat.protocol import CloseCode
-
-from .servers import Deployment, fresh_postgres_database
-from .services import postgres_url, redis_url
-from .wsclient import ChatClient
+from testing.servers import Deployment, postgres_deployment
+from testing.services import postgres_url, redis_url
+from testing.wsclient import ChatClient, handshake_status
 
 USERS = ["alice", "bob", "carol"]
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    url, drop = fresh_postgres_database(postgres_url())
-    d = Deployment(
+    with postgres_deployment(
         tmp_path_factory.mktemp("access"),
-        url,
-        redis_url=redis_url(),
+        postgres_url(),
+        redis_url(),
         CHAT_RECONCILE_INTERVAL=1,
-    )
-    d.token = dict(zip(USERS, d.tokens(*USERS)))  # type: ignore[attr-defined]
-    try:
+    ) as d:
+        d.tokens(*USERS)
         d.server(), d.server()
         yield d
-    finally:
-        d.stop()
-        drop()
 
 
 def shell(d: Deployment, code: str) -> None:
@@ -47,17 +40,6 @@ def shell(d: Deployment, code: str) -> None:
         "from chat.services import messages, rooms\n"
         "U = {u.username: u for u in get_user_model().objects.all()}\n" + code,
     )
-
-
-async def handshake_status(url: str, token: str) -> int:
-    try:
-        ws = await websockets.connect(
-            url, additional_headers={"Authorization": f"Bearer {token}"}
-        )
-    except websockets.InvalidStatus as exc:
-        return exc.response.status_code
-    await ws.close()
-    return 101
 
 
 async def close_code(client: ChatClient, timeout: float = 10) -> int:
@@ -77,8 +59,8 @@ async def test_non_members_are_refused_alike_and_removal_closes_everywhere(pair)
     p1, p2 = pair.servers
     carol = pair.token["carol"]
     for server in (p1, p2):
-        assert await handshake_status(f"{server.ws}/ws/chat/vault/", carol) == 403
-        assert await handshake_status(f"{server.ws}/ws/chat/a.b/", carol) == 403
+        assert await handshake_status(f"{server.ws}/ws/chat/vault/", token=carol) == 403
+        assert await handshake_status(f"{server.ws}/ws/chat/a.b/", token=carol) == 403
     bobs = [
         await ChatClient.connect(s.ws, "vault", pair.token["bob"]) for s in (p1, p2)
     ]
@@ -93,7 +75,7 @@ async def test_non_members_are_refused_alike_and_removal_closes_everywhere(pair)
         assert (member["username"], member["op"], member["seq"]) == ("bob", "remove", 3)
     for server in (p1, p2):
         status = await handshake_status(
-            f"{server.ws}/ws/chat/vault/", pair.token["bob"]
+            f"{server.ws}/ws/chat/vault/", token=pair.token["bob"]
         )
         assert status == 403
 

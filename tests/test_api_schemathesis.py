@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from chat.api.app import api
-
-from .servers import Deployment
+from testing.servers import Deployment
 
 # Bounded: the whole run takes well under a minute on two cores. POST
 # /api/v1/token hashes each password it is sent (~0.5 s): its cases dominate.

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from .servers import Deployment, fresh_postgres_database
-from .services import postgres_url
-from .wsclient import ChatClient
+from testing.servers import Deployment, fresh_postgres_database
+from testing.services import postgres_url
+from testing.wsclient import ChatClient
 
 pytestmark = pytest.mark.timeout(120)
 

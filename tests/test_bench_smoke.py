@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from .servers import ROOT
+from testing.servers import ROOT
 
 
 def test_bench_quick_run_loses_and_duplicates_nothing(tmp_path):

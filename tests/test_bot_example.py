@@ -5,8 +5,8 @@ import re
 import subprocess
 import sys
 
-from .servers import ROOT
-from .wsclient import ChatClient
+from testing.servers import ROOT
+from testing.wsclient import ChatClient
 
 
 async def test_bot_answers_time(deployment):

@@ -20,9 +20,9 @@ import pytest
 import websockets
 import yaml
 
-from .servers import ROOT, free_port
-from .services import require
-from .wsclient import ChatClient
+from testing.servers import ROOT, free_port
+from testing.services import require
+from testing.wsclient import ChatClient
 
 SECRET = "s" * 60
 
@@ -346,6 +346,7 @@ async def test_behind_the_documented_nginx(deployment, nginx_site):
     assert httpx.get(f"{server.http}/metrics").status_code == 200  # directly: yes
     big = tls.post("/api/rooms/lobby/messages", content=b"x" * (11 * 1024 * 1024))
     assert big.status_code == 413
+    assert "Request Entity Too Large" in big.text  # nginx's page says why
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

@@ -13,7 +13,7 @@ import tomllib
 
 import httpx
 
-from .servers import ROOT, free_port
+from testing.servers import ROOT, free_port
 
 SECRET = "x" * 60
 

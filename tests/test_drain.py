@@ -14,8 +14,8 @@ import httpx
 import pytest
 import websockets
 
-from .faults import Member, Tally, caught_up, settle
-from .wsclient import ChatClient
+from testing.faults import Member, Tally, caught_up, settle, start_members
+from testing.wsclient import ChatClient
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -86,8 +86,8 @@ async def test_posts_taken_before_the_close_are_acknowledged_first(deployment):
 class RestartingMember(Member):
     """A member that notes the close code of every socket it lost."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def _setup(self) -> None:
+        super()._setup()
         self.close_codes: list[int] = []
 
     async def _connect(self) -> None:
@@ -103,17 +103,13 @@ async def test_rolling_restart_under_traffic(scaled_deployment):
     resume on the other process; no acknowledged post is lost, none is
     stored twice, no gap; then the process comes back on its port."""
     d = scaled_deployment(CHAT_DRAIN_SECONDS="1.5", CHAT_RECONCILE_INTERVAL="1")
-    names = [f"g{i}" for i in range(6)]
-    tokens = d.tokens(*names)
     servers = [d.server(), d.server()]
     tally, room = Tally(), "rolling"
-    restarting_members = [
-        RestartingMember(n, t, room, servers, tally, first=i)
-        for i, (n, t) in enumerate(zip(names, tokens))
-    ]
+    names = [f"g{i}" for i in range(6)]
+    restarting_members = await start_members(
+        RestartingMember, d, names, room, servers, tally
+    )
     members: list[Member] = list(restarting_members)
-    for member in members:
-        await member.start()
 
     async def traffic() -> None:
         async def one(member: Member) -> None:
@@ -136,10 +132,10 @@ async def test_rolling_restart_under_traffic(scaled_deployment):
     assert all(m.close_codes == [1012] for m in moved), [m.close_codes for m in moved]
     # The restarted process serves again on the same port.
     servers[1] = d.server(port=restarting.port)
-    probe = await ChatClient.connect(servers[1].ws, room, tokens[0])
+    probe = await ChatClient.connect(servers[1].ws, room, members[0].token)
     await probe.close()
     database = d.env["DATABASE_URL"]
-    from .faults import stored_posts
+    from testing.faults import stored_posts
 
     last_seq, _ = stored_posts(database, room)
     try:

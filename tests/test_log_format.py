@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from .wsclient import ChatClient
+from testing.wsclient import ChatClient
 
 # key=value pairs, values bare or double-quoted with \-escapes, nothing else.
 LOGFMT = re.compile(r'^(?:[a-z_]+=(?:"(?:[^"\\]|\\.)*"|[^\s"=]+)(?: |$))+$')

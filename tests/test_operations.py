@@ -4,13 +4,12 @@
 import asyncio
 
 import httpx
-import pytest
-import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from .servers import Deployment, free_port, fresh_postgres_database
-from .services import postgres_url, redis_url
-from .wsclient import ChatClient
+from testing.refusals import assert_refused
+from testing.servers import Deployment, free_port, fresh_postgres_database
+from testing.services import postgres_url, redis_url
+from testing.wsclient import ChatClient, handshake_status
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -31,15 +30,6 @@ async def until(predicate, timeout: float = 10.0) -> None:
     while not predicate():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.05)
-
-
-async def refused(url: str, token: str) -> int:
-    """Try a handshake; return the HTTP status it was refused with."""
-    with pytest.raises(websockets.InvalidStatus) as info:
-        await websockets.connect(
-            url, additional_headers={"Authorization": f"Bearer {token}"}
-        )
-    return info.value.response.status_code
 
 
 def test_health_and_readiness(deployment):
@@ -89,15 +79,18 @@ async def test_metrics_and_log_lines(deployment):
     scrape = lambda: httpx.get(f"{server.http}/metrics").text  # noqa: E731
     a = await ChatClient.connect(server.ws, "lobby", ta)
     b = await ChatClient.connect(server.ws, "lobby", tb)
-    assert await refused(f"{server.ws}/ws/chat/lobby/", "not-a-token") == 403
+    assert (
+        await handshake_status(f"{server.ws}/ws/chat/lobby/", token="not-a-token")
+        == 403
+    )
     await a.post("secret words one")
     await a.post("secret words two")
     for client in (a, b):
         assert [(await client.next("message"))["seq"] for _ in range(2)] == [1, 2]
     await a.post("   ")
-    assert (await a.next("error"))["code"] == "empty"
+    assert_refused(await a.next("error"), "empty", "the message is empty")
     await a.post("over the limit")
-    assert (await a.next("error"))["code"] == "rate_limited"
+    assert_refused(await a.next("error"), "rate_limited", "too many messages")
 
     text = scrape()
     assert metric(text, "chat_connects_total") == 2
@@ -140,7 +133,7 @@ def test_metrics_add_up_every_worker(scaled_deployment):
     async def refuse_many() -> None:
         url = f"{server.ws}/ws/chat/lobby/"
         for _ in range(12):
-            assert await refused(url, "not-a-token") == 403
+            assert await handshake_status(url, token="not-a-token") == 403
 
     asyncio.run(refuse_many())
     for _ in range(6):  # new connections: the kernel spreads them over the workers

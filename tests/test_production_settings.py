@@ -6,7 +6,7 @@ import sys
 
 import httpx
 
-from .servers import ROOT, Deployment, ServerProcess
+from testing.servers import ROOT, Deployment, ServerProcess
 
 DOCUMENTED_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",

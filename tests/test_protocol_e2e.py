@@ -7,7 +7,7 @@ import httpx
 import pytest
 import websockets
 
-from .wsclient import ChatClient
+from testing.wsclient import ChatClient, handshake_status
 
 
 @pytest.fixture(params=["uvicorn", "daphne"])
@@ -17,15 +17,6 @@ def server_and_tokens(deployment, request):
     d = deployment()
     tokens = d.tokens("alice", "bob", "carol", "dave")
     return d, d.server(kind=request.param), tokens
-
-
-async def handshake_status(url: str, headers: dict) -> int:
-    try:
-        ws = await websockets.connect(url, additional_headers=headers)
-    except websockets.InvalidStatus as exc:
-        return exc.response.status_code
-    await ws.close()
-    return 101
 
 
 async def test_refusals_are_http_403_before_accept(server_and_tokens):

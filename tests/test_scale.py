@@ -14,10 +14,9 @@ import redis
 import websockets
 
 from chat.protocol import CloseCode
-
-from .servers import Deployment, fresh_postgres_database
-from .services import postgres_url, redis_url
-from .wsclient import ChatClient
+from testing.servers import postgres_deployment
+from testing.services import postgres_url, redis_url
+from testing.wsclient import ChatClient
 
 USERS = [f"u{i}" for i in range(16)]
 
@@ -26,27 +25,19 @@ USERS = [f"u{i}" for i in range(16)]
 def pair(tmp_path_factory):
     """Two server processes, one database, one Redis; the shipped limits
     (10 posts/s, bursts of 30), a quick reconcile and heartbeat."""
-    base = postgres_url()
-    redis = redis_url()
-    url, drop = fresh_postgres_database(base)
-    d = Deployment(
+    with postgres_deployment(
         tmp_path_factory.mktemp("pair"),
-        url,
-        redis_url=redis,
+        postgres_url(),
+        redis_url(),
         CHAT_RATE_LIMIT_PER_SECOND=10,
         CHAT_RATE_LIMIT_BURST=30,
         CHAT_RECONCILE_INTERVAL=1,
         CHAT_PRESENCE_HEARTBEAT=1,
         CHAT_PRESENCE_TTL=3,
-    )
-    d.database_url = url  # type: ignore[attr-defined]
-    d.token = dict(zip(USERS, d.tokens(*USERS)))  # type: ignore[attr-defined]
-    try:
+    ) as d:
+        d.tokens(*USERS)
         d.server(), d.server()
         yield d
-    finally:
-        d.stop()
-        drop()
 
 
 async def reply(client: ChatClient) -> dict:

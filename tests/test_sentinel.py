@@ -11,8 +11,9 @@ from typing import cast
 import pytest
 import redis
 
-from .faults import Member, RedisServer, Tally
-from .servers import free_port
+from testing.faults import Member, RedisServer, Tally, start_members
+from testing.servers import free_port
+
 from .test_faults import FAST, finish, traffic
 
 pytestmark = pytest.mark.timeout(90)
@@ -87,14 +88,10 @@ async def test_sentinel_failover_under_traffic(scaled_deployment, sentinel_pair)
         CHAT_REDIS_SENTINELS=f"127.0.0.1:{sentinel.port}",
         **FAST,
     )
-    names = [f"s{i}" for i in range(6)]
-    tokens = d.tokens(*names)
     servers = [d.server(), d.server()]
     tally, room = Tally(), "failover"
-    members = [
-        await Member(n, t, room, servers, tally, first=i).start()
-        for i, (n, t) in enumerate(zip(names, tokens))
-    ]
+    names = [f"s{i}" for i in range(6)]
+    members = await start_members(Member, d, names, room, servers, tally)
     load = asyncio.create_task(traffic(members, posts=50, pace=0.2))
     await asyncio.sleep(1.0)  # traffic before the fault
     group = f"{d.env['CHAT_REDIS_PREFIX']}:layer:__group__chat.room.{room}"

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 import redis
 
-from .faults import RedisServer
-from .wsclient import ChatClient
+from testing.faults import RedisServer
+from testing.wsclient import ChatClient
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -3,7 +3,7 @@
 import asyncio
 import socket
 
-from .wsclient import ChatClient
+from testing.wsclient import ChatClient
 
 
 async def test_a_reader_that_stops_reading_is_closed_and_others_get_everything(

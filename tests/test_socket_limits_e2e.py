@@ -10,7 +10,7 @@ import time
 import pytest
 import websockets
 
-from .wsclient import ChatClient
+from testing.wsclient import ChatClient
 
 
 def masked_text_frame(payload: bytes) -> bytes:

@@ -6,7 +6,8 @@ import asyncio
 import pytest
 import websockets
 
-from .wsclient import ChatClient, UserClient
+from testing.refusals import assert_refused
+from testing.wsclient import ChatClient, UserClient
 
 
 def make_rooms(d, script: str) -> None:
@@ -21,12 +22,10 @@ def make_rooms(d, script: str) -> None:
     )
 
 
-async def test_v2_delivery_across_processes_once_in_seq_order(scaled_deployment):
-    """alice on process 1 synced to a private room gets every post bob makes
-    on process 2, once, in seq order; carol (not a member) on process 2
-    gets not_found for it."""
-    d = scaled_deployment()
-    alice, bob, carol = d.tokens("alice", "bob", "carol")
+async def dev_on_two_processes(d):
+    """alice's private room `dev` with bob; two processes, alice's /ws/ on
+    the first and bob's on the second: (s1, s2, alice's, bob's)."""
+    alice, bob = d.tokens("alice", "bob")
     make_rooms(
         d,
         "rooms.create_room(U(username='alice'), 'dev', 'private')\n"
@@ -35,6 +34,16 @@ async def test_v2_delivery_across_processes_once_in_seq_order(scaled_deployment)
     s1, s2 = d.server(), d.server()
     a = await UserClient.connect(s1.ws, alice)
     b = await UserClient.connect(s2.ws, bob)
+    return s1, s2, a, b
+
+
+async def test_v2_delivery_across_processes_once_in_seq_order(scaled_deployment):
+    """alice on process 1 synced to a private room gets every post bob makes
+    on process 2, once, in seq order; carol (not a member) on process 2
+    gets not_found for it."""
+    d = scaled_deployment()
+    (carol,) = d.tokens("carol")
+    _, s2, a, b = await dev_on_two_processes(d)
     c = await UserClient.connect(s2.ws, carol)
     assert [r["room"] for r in a.hello["rooms"]] == ["dev"]
     assert c.hello["rooms"] == []
@@ -47,8 +56,8 @@ async def test_v2_delivery_across_processes_once_in_seq_order(scaled_deployment)
     assert [f["seq"] for f in got] == list(range(start + 1, start + posts + 1))
     assert [f["message"] for f in got] == [f"p{n}" for n in range(posts)]
     await c.send({"type": "sync", "rooms": {"dev": None}})
-    error = await c.next("error")
-    assert (error["code"], error["room"]) == ("not_found", "dev")
+    error = assert_refused(await c.next("error"), "not_found", "no room named 'dev'")
+    assert error["room"] == "dev"
     for client in (a, b, c):
         await client.close()
 
@@ -82,18 +91,10 @@ async def test_v2_removed_member_gets_removed_on_the_other_process(scaled_deploy
     `removed` on his socket within seconds and no more of the room's events;
     his v1 socket to it closes 4403."""
     d = scaled_deployment()
-    alice, bob = d.tokens("alice", "bob")
-    make_rooms(
-        d,
-        "rooms.create_room(U(username='alice'), 'dev', 'private')\n"
-        "rooms.add_member(U(username='alice'), 'dev', 'bob')\n",
-    )
-    s1, s2 = d.server(), d.server()
-    a = await UserClient.connect(s1.ws, alice)
-    b = await UserClient.connect(s2.ws, bob)
+    _, s2, a, b = await dev_on_two_processes(d)
     await a.sync({"dev": None})
     await b.sync({"dev": None})
-    b1 = await ChatClient.connect(s2.ws, "dev", bob)
+    b1 = await ChatClient.connect(s2.ws, "dev", d.token["bob"])
     make_rooms(d, "rooms.remove_member(U(username='alice'), 'dev', 'bob')\n")
     assert await b.next("removed", timeout=10) == {"type": "removed", "room": "dev"}
     with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -181,7 +182,7 @@ async def test_v2_resync_while_others_post_on_two_processes_sees_every_seq_once(
             if until_acked.is_set() and seen[-1] >= last_seq[0]:
                 return None
             try:
-                frame = await reader.recv_raw(timeout=0.2)
+                frame = await reader.recv(timeout=0.2)
             except TimeoutError:
                 continue  # no frame yet: look at the posters again
             if frame.get("room") == "busy" and "seq" in frame:
@@ -194,7 +195,7 @@ async def test_v2_resync_while_others_post_on_two_processes_sees_every_seq_once(
         while True:
             await reader.send({"type": "sync", "rooms": {"busy": since}})
             while True:  # frames of the previous sync come before the history
-                frame = await reader.recv_raw(timeout=15)
+                frame = await reader.recv(timeout=15)
                 if frame["type"] == "history" and frame.get("room") == "busy":
                     break
             assert since is None or frame["complete"], frame

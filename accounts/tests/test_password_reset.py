@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
-from tests.servers import ROOT
+from testing.servers import ROOT
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from chat import actions
 from chat.models import Message
-from tests.services import postgres_url
+from testing.services import postgres_url
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ async def test_group_send_many_publishes_each_event_in_order_on_redis():
     import secrets
 
     from chat.redis_layer import ShardedPubSubChannelLayer
-    from tests.services import redis_url
+    from testing.services import redis_url
 
     layer = ShardedPubSubChannelLayer(
         hosts=[redis_url()], prefix=f"test-{secrets.token_hex(4)}"

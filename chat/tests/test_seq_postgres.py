@@ -17,7 +17,7 @@ from chat import actions
 from chat.actions import PostRequest
 from chat.models import Message, Room
 from chat.services import messages, rooms
-from tests.services import postgres_url
+from testing.services import postgres_url
 
 from .test_actions import run_in_threads
 

@@ -6,7 +6,7 @@ import secrets
 import pytest
 
 from chat.state.redis_impl import RedisState
-from tests.services import redis_url
+from testing.services import redis_url
 
 
 @pytest.fixture

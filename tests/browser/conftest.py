@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ..services import chromium_problem, require
+from testing.services import chromium_problem, require
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "artifacts"
 CHROMIUM_ARGS = [

@@ -16,7 +16,8 @@ try:
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
     expect = None  # type: ignore[assignment]
 
-from ..wsclient import ChatClient
+from testing.wsclient import ChatClient
+
 from .conftest import create_users
 from .test_page import DESKTOP, PHONE, log_in_to_room, send
 

@@ -8,7 +8,8 @@ try:
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
     expect = None  # type: ignore[assignment]
 
-from ..wsclient import ChatClient
+from testing.wsclient import ChatClient
+
 from .conftest import PASSWORD, create_users
 from .test_page import lines, log_in_to_room, open_page
 

@@ -12,7 +12,8 @@ try:
 except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
     Page = expect = None  # type: ignore[misc,assignment]
 
-from ..wsclient import ChatClient
+from testing.wsclient import ChatClient
+
 from .conftest import PASSWORD, create_users
 
 DESKTOP = {"width": 1100, "height": 720}

@@ -11,7 +11,8 @@ except ImportError:  # the `browser` fixture skips, saying why (fails under CI)
 
 import httpx
 
-from ..wsclient import ChatClient
+from testing.wsclient import ChatClient
+
 from .conftest import PASSWORD, create_users
 from .test_page import PHONE, log_in_to_room, open_page, send
 

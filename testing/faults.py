@@ -18,11 +18,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Self, TypeVar
 
 import psycopg
 import websockets
 
-from .servers import ServerProcess, free_port
+from .servers import Deployment, ServerProcess, free_port
 from .wsclient import ChatClient
 
 # --- our own Redis ---
@@ -30,7 +31,7 @@ from .wsclient import ChatClient
 
 class RedisServer:
     """`host` and `wrap` (a command prefix) run it in a network namespace
-    (tests/netns.py)."""
+    (testing/netns.py)."""
 
     def __init__(self, tmp_path, host: str = "127.0.0.1", wrap=(), args=()) -> None:
         self.host, self.wrap, self.args = host, tuple(wrap), tuple(args)
@@ -55,7 +56,7 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
-                # Reached from other namespaces' addresses too (tests/netns.py).
+                # Reached from other namespaces' addresses too (testing/netns.py).
                 "--protected-mode",
                 "no",
                 "--dir",  # a replica writes the RDB it receives: not in the tree
@@ -212,11 +213,32 @@ class Disconnected(Exception):
 
 
 class Counting:
-    """What a member saw, counted into the tally: each seq once, in order."""
+    """A member of `room` as `name` (by `token`), failing over among
+    `servers` from `servers[first]`: what it saw, counted into the tally
+    (each seq once, in order), and the posts acknowledged to it."""
 
-    tally: Tally
-    seen: dict[int, str]  # seq -> text
-    last_seq: int
+    def __init__(
+        self,
+        name: str,
+        token: str,
+        room: str,
+        servers: list[ServerProcess],
+        tally: Tally,
+        first: int = 0,
+    ) -> None:
+        self.name, self.token, self.room = name, token, room
+        self.servers, self.tally, self.index = servers, tally, first
+        self.last_seq = 0
+        self.seen: dict[int, str] = {}  # seq -> text
+        self.acked: dict[str, int] = {}  # client_id -> seq
+        self._reader: asyncio.Task | None = None
+        self._setup()
+
+    def _setup(self) -> None:
+        """The subclass's own state."""
+
+    async def start(self) -> Self:
+        raise NotImplementedError
 
     def record(self, seq: int, text: str, resumed: bool) -> None:
         if seq in self.seen:
@@ -235,29 +257,15 @@ class Counting:
 class Member(Counting):
     """One user's socket in a room that survives the failures under test."""
 
-    def __init__(
-        self,
-        name: str,
-        token: str,
-        room: str,
-        servers: list[ServerProcess],
-        tally: Tally,
-        first: int = 0,
-    ) -> None:
-        self.name, self.token, self.room = name, token, room
-        self.servers, self.tally, self.index = servers, tally, first
-        self.last_seq = 0
-        self.seen: dict[int, str] = {}  # seq -> text
+    def _setup(self) -> None:
         self.client: ChatClient | None = None
         self.connected = asyncio.Event()
         self.waiting: dict[str, asyncio.Future] = {}
-        self.acked: dict[str, int] = {}  # client_id -> seq
-        self._reader: asyncio.Task | None = None
         self._stopping = False
 
     # --- connection ---
 
-    async def start(self) -> "Member":
+    async def start(self) -> Self:
         await self._connect()
         return self
 
@@ -430,26 +438,14 @@ class LibraryMember(Counting):
     tests hold the library to the same promise: every acknowledged post once,
     in order, live or on resume, whatever fails."""
 
-    def __init__(
-        self,
-        name: str,
-        token: str,
-        room: str,
-        servers: list[ServerProcess],
-        tally: Tally,
-        first: int = 0,
-    ) -> None:
+    def _setup(self) -> None:
         from chat_client import ChatClient as LibraryClient
 
-        self.name, self.room, self.tally = name, room, tally
+        servers, first = self.servers, self.index
         urls = [s.http for s in servers[first:] + servers[:first]]
-        self.client = LibraryClient(urls, token, rooms=[room], backoff=0.05)
-        self.seen: dict[int, str] = {}
-        self.acked: dict[str, int] = {}
-        self.last_seq = 0
-        self._reader: asyncio.Task | None = None
+        self.client = LibraryClient(urls, self.token, rooms=[self.room], backoff=0.05)
 
-    async def start(self) -> "LibraryMember":
+    async def start(self) -> Self:
         await self.client.start()
         self._reader = asyncio.create_task(self._read())
         return self
@@ -474,3 +470,24 @@ class LibraryMember(Counting):
         if self._reader is not None:
             self._reader.cancel()
         await self.client.close()
+
+
+M = TypeVar("M", bound=Counting)
+
+
+async def start_members(
+    kind: type[M],
+    d: Deployment,
+    names: Sequence[str],
+    room: str,
+    servers: list[ServerProcess],
+    tally: Tally,
+    first: int | None = None,
+) -> list[M]:
+    """A started `kind` member of `room` per name (a token each), the i-th
+    first on servers[i] (or all on servers[first])."""
+    tokens = d.tokens(*names)
+    return [
+        await kind(n, t, room, servers, tally, i if first is None else first).start()
+        for i, (n, t) in enumerate(zip(names, tokens))
+    ]

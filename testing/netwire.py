@@ -2,7 +2,7 @@
 where the kernel has no `sch_netem` (this machine's has none).
 
 Each link is a pair of TAP devices that this process opens: the harness
-(tests/netns.py) moves one end into a host's namespace and enslaves the
+(testing/netns.py) moves one end into a host's namespace and enslaves the
 other to the switch namespace's bridge. Every Ethernet frame read from one
 end is written to the other after the link's delay (order kept), unless the
 link is down, the frame is lost (the link's loss probability), or its IPv4
@@ -10,7 +10,7 @@ source and destination are a blocked pair (a partition between two hosts
 whose links are up). The kernels on both sides run real TCP over it:
 retransmissions, timeouts and all.
 
-    python -m tests.netwire TAG LINK...   # taps TAG-LINK-h and TAG-LINK-s
+    python -m testing.netwire TAG LINK...   # taps TAG-LINK-h and TAG-LINK-s
 
 Commands on stdin, one a line, each answered "ok" (or "error ...") on stdout:
     set LINK DELAY_MS LOSS_PERCENT

@@ -7,7 +7,7 @@ switch namespace. The test process itself is the clients' host: one veth
 from the root namespace to the bridge, address .254, and the route to that
 /24 only; nothing is routed further, so nothing leaves the machine.
 
-Each host's link is a user-space wire (tests/netwire.py) because this
+Each host's link is a user-space wire (testing/netwire.py) because this
 machine's kernel has no `sch_netem`: `delay(host, ms, loss)` is netem's
 delay and loss on that host's link, `down(host)`/`up(host)` cut and restore
 it silently (a pulled cable: no RST, no error, TCP just retransmits), and
@@ -162,7 +162,7 @@ class Network:
         ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
         ip("-n", self.switch, "link", "set", "br0", "up")
         self.wire = subprocess.Popen(
-            [sys.executable, "-m", "tests.netwire", self.tag, *self.hosts],
+            [sys.executable, "-m", "testing.netwire", self.tag, *self.hosts],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
