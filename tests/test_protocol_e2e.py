@@ -20,7 +20,10 @@ def server_and_tokens(deployment, request):
 
 
 async def test_refusals_are_http_403_before_accept(server_and_tokens):
-    """Bad room names, no credentials, bad tokens and foreign Origins get HTTP 403."""
+    """Bad room names, no credentials, bad or malformed tokens and foreign
+    Origins get HTTP 403 before accept, on each server (room names and
+    `since` as the server decodes them: chat/tests/test_consumer_connect.py
+    tests more of each in process)."""
     _, server, (alice, *_) = server_and_tokens
     auth = {"Authorization": f"Bearer {alice}"}
     cases = {
@@ -37,6 +40,8 @@ async def test_refusals_are_http_403_before_accept(server_and_tokens):
     lobby = f"{server.ws}/ws/chat/lobby/"
     assert await handshake_status(lobby, {}) == 403
     assert await handshake_status(lobby, {"Authorization": "Bearer wrong"}) == 403
+    malformed = {"Authorization": f"Token {alice}"}  # not `Bearer <token>`
+    assert await handshake_status(lobby, malformed) == 403
     assert (
         await handshake_status(lobby, {**auth, "Origin": "https://evil.example"}) == 403
     )

@@ -93,9 +93,10 @@ async def test_socket_asking_for_history_and_never_reading_is_closed_at_byte_bud
 
 async def test_sockets_per_user_are_capped_with_429(deployment):
     """Past CHAT_MAX_SOCKETS_PER_USER open sockets a user's next handshake gets
-    HTTP 429 with a JSON reason; closing one lets the next in."""
+    HTTP 429 with a JSON reason, another user is not affected; closing one
+    lets the next in."""
     d = deployment()
-    (alice,) = d.tokens("alice")
+    alice, bob = d.tokens("alice", "bob")
     server = d.server(CHAT_MAX_SOCKETS_PER_USER=2)
     first = await ChatClient.connect(server.ws, "lobby", alice)
     second = await ChatClient.connect(server.ws, "dev", alice)
@@ -105,6 +106,8 @@ async def test_sockets_per_user_are_capped_with_429(deployment):
     assert response.status_code == 429
     body = json.loads(response.body)
     assert body["code"] == "rate_limited" and "at most 2" in body["detail"]
+    other = await ChatClient.connect(server.ws, "lobby", bob)
+    await other.close()
     await first.close()
     third = await ChatClient.connect(server.ws, "lobby", alice)  # the hub let go
     await second.close()

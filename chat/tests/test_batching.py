@@ -1,10 +1,12 @@
 """Posts stored together (actions.store_posts, chat.batching) keep every rule
-of a post stored alone: seq without gaps in order, refusals, client_id once."""
+of a post stored alone: seq without gaps in order, refusals, client_id once;
+token lookups made together answer each handshake with its own user."""
 
 import asyncio
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 
 from chat import actions, batching
 from chat.actions import PostRefused, PostRequest
@@ -88,3 +90,18 @@ async def test_batcher_passes_refusals_to_their_caller_only(make_user):
     )
     assert ok[0]["seq"] == 1
     assert isinstance(refused, PostRefused)
+
+
+async def test_handshakes_at_once_each_get_their_own_tokens_user(make_user):
+    """Token lookups made together (one query, chat.batching) answer each
+    handshake with its own user: valid, unknown, a repeat, an inactive user."""
+    alice, bob, carol = [await make_user(name) for name in ("alice", "bob", "carol")]
+    await database_sync_to_async(
+        lambda: get_user_model().objects.filter(pk=carol.pk).update(is_active=False)
+    )()
+    tokens = [alice.token, "not-a-token", bob.token, alice.token, carol.token]
+    found = await asyncio.gather(*(batching.user_for_token(t) for t in tokens))
+    names = [None if f is None else f[0].get_username() for f in found]
+    assert names == ["alice", None, "bob", "alice", None]
+    assert found[0][1] == found[3][1] != found[2][1]  # token ids
+    assert found[0][0].pk == alice.pk and found[2][0].pk == bob.pk

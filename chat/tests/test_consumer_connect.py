@@ -50,37 +50,6 @@ async def test_unrouted_ws_path_is_refused_not_an_error(make_user, connect):
         assert not connected, path
 
 
-async def test_anonymous_handshake_is_refused(make_user, connect):
-    """No cookie and no token: HTTP 403, never accepted."""
-    alice = await make_user("alice")
-    connected, _ = await connect(alice, headers=[ORIGIN], accept=False)
-    assert not connected
-
-
-async def test_bad_token_is_refused(make_user, connect):
-    """A wrong bearer token is refused at the handshake."""
-    alice = await make_user("alice")
-    headers = [(b"authorization", b"Bearer not-a-token")]
-    connected, _ = await connect(alice, headers=headers, accept=False)
-    assert not connected
-
-
-async def test_malformed_authorization_is_refused(make_user, connect):
-    """An Authorization header that is not `Bearer <token>` is refused."""
-    alice = await make_user("alice")
-    headers = [(b"authorization", f"Token {alice.token}".encode())]
-    connected, _ = await connect(alice, headers=headers, accept=False)
-    assert not connected
-
-
-async def test_token_with_foreign_origin_is_refused(make_user, connect):
-    """A token handshake from a foreign Origin is refused."""
-    alice = await make_user("alice")
-    headers = [bearer(alice), (b"origin", b"https://evil.example")]
-    connected, _ = await connect(alice, headers=headers, accept=False)
-    assert not connected
-
-
 async def test_token_with_allowed_origin_is_accepted(make_user, connect):
     """A token handshake may carry an allowed Origin."""
     alice = await make_user("alice")
