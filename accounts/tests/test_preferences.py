@@ -5,6 +5,7 @@ choice follows them to a new session at login."""
 from django.contrib.auth import get_user_model
 
 from accounts.models import Preference
+from testing.refusals import assert_error
 
 JSON = {"HTTP_ACCEPT": "application/json"}
 
@@ -38,13 +39,10 @@ def test_a_visitor_s_choice_lives_in_the_session(client, db):
 
 def test_a_value_out_of_its_list_is_refused_saying_which(client, db):
     reply = client.post("/preferences/", {"theme": "purple"}, **JSON)
-    assert reply.status_code == 400
-    assert reply.json()["detail"] == (
-        "theme must be one of: 'system', 'light', 'dark'."
-    )
+    body = assert_error(reply, 400, "bad_frame")
+    assert body["detail"] == "theme must be one of: 'system', 'light', 'dark'."
     reply = client.post("/preferences/", {"language": "xx"}, **JSON)
-    assert reply.status_code == 400
-    assert reply.json()["detail"].startswith("language must be one of: '', 'en'")
+    assert_error(reply, 400, "bad_frame", "language must be one of: '', 'en'")
 
 
 def test_next_to_another_site_is_ignored(client, db):

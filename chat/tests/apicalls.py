@@ -29,12 +29,3 @@ async def call(api: httpx.AsyncClient, user, method: str, path: str, body=None):
 
 async def post(api: httpx.AsyncClient, user, room: str, body):
     return await call(api, user, "POST", f"/rooms/{room}/messages", body)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    """The response is the JSON error `code` with `status`; its body."""
-    assert response.status_code == status, response.content
-    assert response.headers["Content-Type"] == "application/json"
-    body = response.json()
-    assert body["code"] == code and body["detail"], body
-    return body

@@ -11,6 +11,7 @@ from chat import access
 from chat.broadcast import get_hub
 from chat.models import Membership, Room
 from chat.services import rooms
+from testing.refusals import assert_error
 
 
 def _user(name: str, **extra):
@@ -213,7 +214,7 @@ async def test_rooms_json_needs_login_and_lists_visible_rooms():
     await setup()
     client = AsyncClient()
     response = await client.get("/chat/rooms.json")
-    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+    assert_error(response, 401, "unauthorized", "log in to list rooms")
     await client.aforce_login(carol)
     names = [r["name"] for r in (await client.get("/chat/rooms.json")).json()["rooms"]]
     assert names == ["open"]

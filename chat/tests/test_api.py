@@ -7,8 +7,9 @@ from django.test import AsyncClient
 
 from chat.models import Message, Room
 from chat.state import throttle
+from testing.refusals import assert_error
 
-from .apicalls import assert_error, bearer
+from .apicalls import bearer
 
 
 @pytest.fixture

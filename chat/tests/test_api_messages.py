@@ -4,7 +4,9 @@ receive live, through core's services and the one access rule."""
 
 import pytest
 
-from .apicalls import asgi_client, assert_error, call, post
+from testing.refusals import assert_error
+
+from .apicalls import asgi_client, call, post
 
 
 @pytest.fixture

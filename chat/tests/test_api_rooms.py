@@ -4,7 +4,9 @@ services; a private room or DM answers a non-member as a missing room."""
 
 import pytest
 
-from .apicalls import asgi_client, assert_error, call, post
+from testing.refusals import assert_error
+
+from .apicalls import asgi_client, call, post
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 
 from chat.models import Message, Room
+from testing.refusals import assert_error
 
 ACTION_URLS = {
     "message": "/admin/chat/message/",
@@ -127,7 +128,7 @@ async def test_deactivated_user_is_closed_and_refused(make_user, connect, admin_
     api = await AsyncClient().get(
         "/api/rooms", headers={"Authorization": f"Bearer {alice.token}"}
     )
-    assert api.status_code == 401
+    assert_error(api, 401, "unauthorized", "its user is inactive")
     connected, _ = await connect(alice, accept=False)
     assert not connected
     # alice left the room at once; bob's socket stays open and sees it.

@@ -12,6 +12,7 @@ from chat.services import messages as message_service
 from chat.services import rooms
 from chat.services.errors import BadRequest
 from chat.services.search import highlights, parse_query, search
+from testing.refusals import assert_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -151,10 +152,9 @@ def test_api_search_answers_results_and_clear_refusals(people):
     assert hit["highlights"] == [[0, 3], [4, 10]]
     assert None not in hit.values()  # as the frame reads: no null fields
     bad = client.get("/api/v1/search", {"q": "has:nothing"})
-    assert bad.status_code == 400
-    assert bad.json()["code"] == "bad_frame"
-    assert "has:link" in bad.json()["detail"]
-    assert Client().get("/api/v1/search", {"q": "x"}).status_code == 401
+    assert_error(bad, 400, "bad_frame", "has:link")
+    anonymous = Client().get("/api/v1/search", {"q": "x"})
+    assert_error(anonymous, 401, "unauthorized", "log in, or send a token")
 
 
 def test_api_mentions_lists_messages_naming_me_in_my_rooms(people):

@@ -12,6 +12,7 @@ from accounts.models import ApiToken
 from chat.models import Upload
 from chat.services import messages as message_service
 from chat.services import rooms, uploads
+from testing.refusals import assert_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,9 +76,7 @@ def test_a_post_carries_only_its_authors_uploads():
         {"message": "stolen", "attachments": [theirs]},
         content_type="application/json",
     )
-    assert answer.status_code == 404
-    assert answer.json()["code"] == "not_found"
-    assert "No upload of yours" in answer.json()["detail"]
+    assert_error(answer, 404, "not_found", "No upload of yours")
     assert bob.browser.get(f"/chat/files/{theirs}/").status_code == 404
 
 
@@ -131,14 +130,12 @@ def test_over_size_and_over_quota_are_refused(settings):
     alice = person("alice")
     settings.CHAT_UPLOAD_MAX_BYTES = 1000
     too_big = send(alice, "big.bin", b"x" * 5000, "application/octet-stream")
-    assert too_big.status_code == 413
-    assert too_big.json()["code"] == "too_long"
-    assert "1000 bytes" in too_big.json()["detail"]
+    assert_error(too_big, 413, "too_long", "1000 bytes")
     settings.CHAT_UPLOAD_MAX_BYTES = 10_000
     settings.CHAT_UPLOAD_QUOTA_BYTES = 1500
     assert send(alice, "a.txt", b"a" * 1000, "text/plain").status_code == 201
     over = send(alice, "b.txt", b"b" * 1000, "text/plain")
-    assert over.status_code == 413 and "quota" in over.json()["detail"]
+    assert_error(over, 413, "too_long", "would pass your quota of 1500 bytes")
     assert Upload.objects.count() == 1  # nothing half-stored
 
 
@@ -163,8 +160,7 @@ def test_file_served_only_to_readers_of_a_live_message():
 def test_missing_file_field_says_how_to_send_it():
     alice = person("alice")
     answer = alice.client.post("/api/v1/uploads", {"other": "x"})
-    assert answer.status_code == 400
-    assert 'field named "file"' in answer.json()["detail"]
+    assert_error(answer, 400, "bad_frame", 'field named "file"')
 
 
 def test_purge_command_removes_files_of_deleted_messages():
