@@ -90,7 +90,7 @@ def submit(
 ) -> asyncio.Future:
     """Queue a post with the other posts of this moment; the future gets
     (message frame, is new) once committed, or store_posts' exception for it
-    (actions.PostRefused, DatabaseError). Posts keep submission order."""
+    (protocol.ChatError, DatabaseError). Posts keep submission order."""
     request = actions.PostRequest(room, user, text, client_id, reply_to, attachments)
     return _posts().submit(request)
 

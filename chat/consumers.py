@@ -19,7 +19,14 @@ from .batching import Batcher
 from .broadcast import get_hub, publish_presence, publish_typing
 from .logfmt import log_event
 from .loops import per_loop
-from .protocol import CloseCode, HistoryFrame, PostFrame, TypingFrame, parse_frame
+from .protocol import (
+    ChatError,
+    CloseCode,
+    HistoryFrame,
+    PostFrame,
+    TypingFrame,
+    parse_frame,
+)
 from .realtime.socket import BaseSocket, SocketState
 from .realtime.stream import RoomStream
 from .rooms import InvalidRoomName, canonical_room
@@ -167,8 +174,8 @@ class ChatConsumer(BaseSocket):
     async def _posted(self, frame: PostFrame, stored: asyncio.Future) -> None:
         try:
             message, created = await stored
-        except actions.PostRefused as exc:
-            self.refuse(exc.code, exc.detail, now=True)
+        except ChatError as exc:
+            self.refuse(exc, now=True)
             return
         if frame.client_id is not None:
             self.push_frame(

@@ -24,7 +24,7 @@ from . import access, actions, events, posting
 from . import protocol_v2 as v2
 from .broadcast import get_hub, publish_presence, publish_typing
 from .logfmt import log_event
-from .protocol import CloseCode, ErrorCode, FrameError, load_object
+from .protocol import ChatError, CloseCode, ErrorCode, load_object
 from .realtime.socket import BaseSocket, SocketState
 from .realtime.stream import RoomStream
 from .realtime.watcher import RoomWatcher
@@ -221,8 +221,8 @@ class UserSocket(BaseSocket):
                     await _react(
                         self.user, frame.room, frame.seq, frame.emoji, frame.on
                     )
-        except FrameError as exc:
-            self.refuse(exc.code, exc.detail, **context)
+        except ChatError as exc:
+            self.refuse(exc, **context)
         except Exception as exc:
             self._refuse_failure(exc, **context)
 
@@ -232,8 +232,8 @@ class UserSocket(BaseSocket):
         for room, since in frame.rooms.items():
             try:
                 await self._sync_room(room, since)
-            except FrameError as exc:
-                self.refuse(exc.code, exc.detail, room=room)
+            except ChatError as exc:
+                self.refuse(exc, room=room)
             except Exception as exc:
                 self._refuse_failure(exc, room=room)
 
@@ -309,8 +309,8 @@ class UserSocket(BaseSocket):
     async def _posted(self, frame: v2.Post, stored, context: dict) -> None:
         try:
             message, created = await stored
-        except actions.PostRefused as exc:
-            self.refuse(exc.code, exc.detail, now=True, **context)
+        except ChatError as exc:
+            self.refuse(exc, now=True, **context)
             return
         except Exception as exc:
             self._refuse_failure(exc, now=True, **context)
@@ -328,7 +328,7 @@ class UserSocket(BaseSocket):
 
     async def _typing(self, frame: v2.Typing) -> None:
         if frame.room not in self.streams:
-            raise FrameError(
+            raise ChatError(
                 ErrorCode.BAD_FRAME, f"Sync room {frame.room!r} before typing in it."
             )
         if await get_state().typing_allowed(self.user_id, frame.room):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from . import access
 from .events import iso_ts
+from .protocol import ChatError, ErrorCode
 from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
 from .services.errors import no_room
 from .services.rooms import DM_PREFIX
@@ -61,9 +62,8 @@ async def room_list(request: HttpRequest) -> JsonResponse:
     """
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse(
-            {"code": "unauthorized", "detail": "Log in to list rooms."}, status=401
-        )
+        refused = ChatError(ErrorCode.UNAUTHORIZED, "Log in to list rooms.")
+        return JsonResponse(refused.as_dict(), status=refused.status)
     rooms = [row async for row in _active_rooms(user).values("name", "last_message_at")]
     counts = await get_state().online_counts([row["name"] for row in rooms])
     return JsonResponse(

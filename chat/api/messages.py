@@ -17,7 +17,7 @@ from ninja import Path, Query, Router
 from ninja.responses import Status
 
 from .. import access, actions, posting
-from ..protocol import ErrorCode, parse_post
+from ..protocol import ChatError, ErrorCode, parse_post
 from ..rooms import InvalidRoomName, canonical_room
 from ..services import messages as message_service
 from ..services import rooms as room_service
@@ -25,7 +25,6 @@ from ..services import uploads
 from ..services.errors import NotFound, no_room
 from . import schemas
 from .auth import caller
-from .errors import ApiError
 
 router = Router(tags=["messages"])
 
@@ -67,7 +66,7 @@ async def list_messages(
     page_max = settings.CHAT_HISTORY_PAGE_MAX
     limit = settings.CHAT_HISTORY_ON_CONNECT if query.limit is None else query.limit
     if limit > page_max:
-        raise ApiError(
+        raise ChatError(
             ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.'
         )
     await posting.take_token(caller(request))

@@ -20,10 +20,9 @@ from accounts import credentials as accounts_credentials
 from accounts import tokens as account_tokens
 
 from ..logfmt import log_event
-from ..protocol import ErrorCode
+from ..protocol import ChatError, ErrorCode
 from . import schemas
 from .auth import caller
-from .errors import ApiError
 
 log = logging.getLogger("chat.api")
 
@@ -57,13 +56,13 @@ async def create_token(request: HttpRequest, credentials: schemas.TokenRequest):
             executor=accounts_credentials.password_executor(),
         )(credentials.username, credentials.password, address)
     except accounts_credentials.LoginThrottled as exc:
-        raise ApiError(
-            ErrorCode.RATE_LIMITED, exc.detail, {"Retry-After": str(exc.retry_after)}
+        raise ChatError(
+            ErrorCode.RATE_LIMITED, exc.detail, retry_after=exc.retry_after
         ) from None
     except accounts_credentials.CredentialsRefused as exc:
-        raise ApiError(ErrorCode.UNAUTHORIZED, exc.detail) from None
+        raise ChatError(ErrorCode.UNAUTHORIZED, exc.detail) from None
     except accounts_credentials.TokenLimitReached as exc:
-        raise ApiError(ErrorCode.FORBIDDEN, exc.detail) from None
+        raise ChatError(ErrorCode.FORBIDDEN, exc.detail) from None
     log_event(log, "token_issued", user=issued.username)
     return Status(201, {"token": issued.token, "username": issued.username})
 
@@ -93,5 +92,5 @@ async def revoke_token(request: HttpRequest, token_id: int):
         caller(request), token_id
     )
     if not revoked:
-        raise ApiError(ErrorCode.NOT_FOUND, f"You have no token {token_id}.")
+        raise ChatError(ErrorCode.NOT_FOUND, f"You have no token {token_id}.")
     return HttpResponse(status=204)

@@ -213,7 +213,11 @@ async def test_rooms_json_needs_login_and_lists_visible_rooms():
     await setup()
     client = AsyncClient()
     response = await client.get("/chat/rooms.json")
-    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+    assert response.json() == {
+        "code": "unauthorized",
+        "detail": "Log in to list rooms.",
+    }
+    assert response.status_code == 401
     await client.aforce_login(carol)
     names = [r["name"] for r in (await client.get("/chat/rooms.json")).json()["rooms"]]
     assert names == ["open"]

@@ -7,8 +7,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from chat import actions, batching
-from chat.actions import PostRefused, PostRequest
+from chat.actions import PostRequest
 from chat.models import Message, Room
+from chat.protocol import ChatError, ErrorCode
 
 store_posts = database_sync_to_async(actions.store_posts)
 
@@ -43,7 +44,9 @@ async def test_locked_room_refused_without_taking_a_seq(make_user):
     results = await store_posts(
         [PostRequest("ro", alice, "no", None), PostRequest("open", alice, "yes", None)]
     )
-    assert isinstance(results[0], PostRefused) and results[0].code == "forbidden"
+    refused = results[0]
+    assert isinstance(refused, ChatError) and refused.code == ErrorCode.FORBIDDEN
+    assert refused.detail == "Room 'ro' is locked: read only."
     assert results[1][0]["seq"] == 1
     room = await database_sync_to_async(Room.objects.get)(name="ro")
     assert room.last_seq == 0
@@ -87,4 +90,5 @@ async def test_batcher_passes_refusals_to_their_caller_only(make_user):
         return_exceptions=True,
     )
     assert ok[0]["seq"] == 1
-    assert isinstance(refused, PostRefused)
+    assert isinstance(refused, ChatError) and refused.code == ErrorCode.FORBIDDEN
+    assert "locked" in refused.detail

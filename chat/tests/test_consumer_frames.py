@@ -144,7 +144,9 @@ async def test_binary_frame_is_bad_frame(make_user, connect):
     alice = await make_user("alice")
     a = await connect(alice)
     await a.send_to(bytes_data=b'{"message": "hi"}')
-    assert (await a.receive_json_from())["code"] == "bad_frame"
+    error = await a.receive_json_from()
+    assert error["code"] == "bad_frame"
+    assert error["detail"] == "Binary frames are not accepted; send JSON as text."
 
 
 async def test_too_long_message_is_refused(make_user, connect, settings):
@@ -177,7 +179,9 @@ async def test_locked_room_refuses_posts_with_forbidden_but_reads(make_user, con
     await a.receive_json_from()
     await database_sync_to_async(Room.objects.filter(name="lobby").update)(locked=True)
     await a.send_json_to({"message": "after"})
-    assert (await a.receive_json_from())["code"] == "forbidden"
+    error = await a.receive_json_from()
+    assert error["code"] == "forbidden"
+    assert error["detail"] == "Room 'lobby' is locked: read only."
     await a.send_json_to({"type": "history"})
     assert [m["message"] for m in (await a.receive_json_from())["messages"]] == [
         "before the lock"

@@ -49,7 +49,9 @@ async def test_protocol_errors_are_logged_sampled(make_user, connect, settings, 
     for _ in range(40):
         await a.send_to(text_data="[]")
     for _ in range(40):
-        assert (await a.receive_json_from())["code"] == "bad_frame"
+        error = await a.receive_json_from()
+        assert error["code"] == "bad_frame"
+        assert error["detail"] == "A frame must be a JSON object."
     lines = [r.getMessage() for r in caplog.records if "event=error" in r.getMessage()]
     assert [line.rsplit("count=", 1)[1] for line in lines] == [
         "1",

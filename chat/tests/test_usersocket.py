@@ -317,6 +317,7 @@ async def test_removed_member_gets_removed_and_nothing_more(make_user, v2):
     await b.send_json_to({"type": "message", "room": "dev", "message": "x"})
     frames = await frames_until(b, "error")
     assert frames[-1]["code"] == "not_found"
+    assert frames[-1]["detail"] == "No room named 'dev'."
     assert not [f for f in frames if f["type"] in ("message", "removed")]
 
 
