@@ -9,7 +9,8 @@ chat.services inside their transaction. Resume and gap fill
 (connect_snapshot, messages_after) return every event; history pages only
 message events, each in its current state.
 
-Synchronous ORM code; async callers reach it through database_sync_to_async.
+Synchronous ORM code; async callers reach it through chat.db (store_posts and
+record_joins on the one write thread, the reads on the pool).
 Nothing here touches the channel layer: callers publish with
 `chat.broadcast` after these functions return, i.e. after commit.
 """

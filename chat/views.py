@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import access
+from . import access, db
 from .events import iso_ts
 from .protocol import ChatError, ErrorCode
 from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
@@ -51,6 +51,11 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@db.reads
+def _room_rows(user) -> list[dict]:
+    return list(_active_rooms(user).values("name", "last_message_at"))
+
+
 @require_GET
 @never_cache
 async def room_list(request: HttpRequest) -> JsonResponse:
@@ -64,7 +69,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
     if not user.is_authenticated:
         refused = ChatError(ErrorCode.UNAUTHORIZED, "Log in to list rooms.")
         return JsonResponse(refused.as_dict(), status=refused.status)
-    rooms = [row async for row in _active_rooms(user).values("name", "last_message_at")]
+    rooms = await _room_rows(user)
     counts = await get_state().online_counts([row["name"] for row in rooms])
     return JsonResponse(
         {

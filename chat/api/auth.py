@@ -10,7 +10,6 @@ cross-site. Neither runs the ORM on the event loop.
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
@@ -18,6 +17,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from accounts.models import user_for_token
 
+from .. import db
 from ..protocol import ChatError, ErrorCode
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -45,7 +45,7 @@ class TokenAuth(HttpBearer):
         return self.authenticate(request, token.strip())
 
     async def authenticate(self, request: HttpRequest, token: str) -> Any:
-        found = await database_sync_to_async(user_for_token)(token)
+        found = await db.reads(user_for_token)(token)
         if found is None:
             raise ChatError(
                 ErrorCode.UNAUTHORIZED,

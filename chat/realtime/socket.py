@@ -83,7 +83,8 @@ class BaseSocket(AsyncWebsocketConsumer):
         # channels' dispatch first runs close_old_connections through
         # sync_to_async: one hop to the database thread per frame, waiting for
         # the GIL behind the fan-out. Every query here goes through
-        # database_sync_to_async, which does that clean-up in the thread.
+        # chat.db (database_sync_to_async), which does that clean-up in the
+        # thread.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
