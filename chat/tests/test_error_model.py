@@ -49,7 +49,7 @@ _CODE_LITERAL = re.compile(
 
 def test_no_copies_of_the_codes_in_the_server_or_examples():
     """Close codes and error codes are used by name (CloseCode.X, ErrorCode.X)
-    in the server, and examples/ reads them from /api/v1/protocol.json."""
+    in the server, and examples/ takes them from chat_client (ErrorCode)."""
     copies = []
     for path in sorted((ROOT / "chat").rglob("*.py")):
         if "tests" in path.parts or path.name == "protocol.py":
