@@ -2,10 +2,9 @@
 
 Synchronous: the password hash (PBKDF2, ~0.3 s of CPU on purpose) and the
 ORM run in a thread, never on the event loop. Async callers use
-`database_sync_to_async(..., thread_sensitive=False,
-executor=password_executor())`: a few threads of their own, at a lower CPU
-priority (nice 10), so a flood of wrong passwords neither queues other
-users' queries behind it nor takes the event loop's CPU time.
+`chat.db.slow(..., executor=password_executor())`: a few threads of their
+own, at a lower CPU priority (nice 10), so a flood of wrong passwords neither
+queues other users' queries behind it nor takes the event loop's CPU time.
 
 Failed logins are counted per account (the username, case-folded) and per
 address (the client's IP) in fixed windows on the shared state

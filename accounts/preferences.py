@@ -19,6 +19,8 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from chat.protocol import ChatError, ErrorCode
+
 from .models import Preference
 
 SESSION_KEY = "preferences"
@@ -89,7 +91,8 @@ def save(request: HttpRequest) -> HttpResponse:
         value = request.POST[field]
         if value not in allowed:
             detail = f"{field} must be one of: {', '.join(repr(a) for a in allowed)}."
-            return JsonResponse({"code": "bad_frame", "detail": detail}, status=400)
+            refused = ChatError(ErrorCode.BAD_FRAME, detail)
+            return JsonResponse(refused.as_dict(), status=refused.status)
         prefs[field] = value
     request.session[SESSION_KEY] = prefs
     if request.user.is_authenticated:

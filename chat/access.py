@@ -10,7 +10,7 @@
 
 Every entry point asks these functions: the v1 and v2 sockets, the HTTP API,
 the pages and room lists, (later) search and uploads. Synchronous ORM code:
-async callers wrap them in database_sync_to_async. Nothing here changes
+async callers reach them through chat.db (reads on the pool). Nothing here changes
 anything; joining and leaving are chat.services.rooms.
 """
 

@@ -9,7 +9,8 @@ chat.services inside their transaction. Resume and gap fill
 (connect_snapshot, messages_after) return every event; history pages only
 message events, each in its current state.
 
-Synchronous ORM code; async callers reach it through database_sync_to_async.
+Synchronous ORM code; async callers reach it through chat.db (store_posts and
+record_joins on the one write thread, the reads on the pool).
 Nothing here touches the channel layer: callers publish with
 `chat.broadcast` after these functions return, i.e. after commit.
 """
@@ -34,7 +35,7 @@ from . import mentions
 from .attachments import attach as attach_uploads
 from .events import event_frame, iso_ts, message_frame, tombstone
 from .models import Message, Room
-from .protocol import ErrorCode
+from .protocol import ChatError, ErrorCode
 from .recent import Snapshot
 
 _MESSAGE_FIELDS = (
@@ -49,15 +50,6 @@ _MESSAGE_FIELDS = (
     "edited_at",
     "reply_to",
 )
-
-
-class PostRefused(Exception):
-    """The post was refused for a reason the client should hear (code, detail)."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 def _frame(room: str, row: dict) -> dict:
@@ -190,7 +182,7 @@ def store_post(
     Precondition: no transaction is open (durable atomic): the post is
     committed when this returns, so the caller may acknowledge and publish.
     A repeated (user, client_id) returns the stored message and False; the
-    unique constraint decides races between processes. Raises PostRefused
+    unique constraint decides races between processes. Raises ChatError
     (a locked room, a reply to no message).
     """
     if client_id is not None:
@@ -269,7 +261,7 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
     the batch, which is then rolled back (its seqs with it) and each post
     stored on its own with store_post, which answers a repeat. Any other
     post the database refuses is isolated the same way (it gets a
-    PostRefused "bad_frame"); only an unreachable database fails them all.
+    ChatError "bad_frame"); only an unreachable database fails them all.
     """
     results: list = [None] * len(requests)
     first_of: dict[tuple[int, str | None], int] = {}  # (user, client_id) -> index
@@ -302,7 +294,7 @@ def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Excepti
             except (OperationalError, InterfaceError) as exc:
                 results[i] = exc
             except DatabaseError as exc:
-                results[i] = PostRefused(
+                results[i] = ChatError(
                     ErrorCode.BAD_FRAME,
                     f"The database refused this post: {exc}"[:200],
                 )
@@ -342,7 +334,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                         continue
                 found = _next_seqs(cursor, name, len(indexes), stored_now)
                 if found is None:
-                    refusal = PostRefused(
+                    refusal = ChatError(
                         ErrorCode.FORBIDDEN, f"Room {name!r} is locked: read only."
                     )
                     for i in indexes:
@@ -407,7 +399,7 @@ def _refuse_orphans(
         if reply_to is None or reply_to in roots:
             kept.append(i)
         else:
-            results[i] = PostRefused(
+            results[i] = ChatError(
                 ErrorCode.NOT_FOUND,
                 f"No message {reply_to} in room {name!r} to reply to.",
             )

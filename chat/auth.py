@@ -25,6 +25,7 @@ from accounts.models import ApiToken
 
 from . import batching, metrics
 from .logfmt import log_event
+from .protocol import CloseCode
 
 log = logging.getLogger("chat.auth")
 
@@ -208,7 +209,7 @@ class _StorageDownAs1011:
             await send(
                 {
                     "type": "websocket.close",
-                    "code": 1011,
+                    "code": CloseCode.SERVER_ERROR,
                     "reason": "Storage is unavailable; reconnect in a moment.",
                 }
             )

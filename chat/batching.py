@@ -18,11 +18,9 @@ server adds no delay. Each caller gets its own result, in submission order.
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from channels.db import database_sync_to_async
-
 from accounts.models import users_for_tokens
 
-from . import actions
+from . import actions, db
 from .loops import per_loop
 
 # Enough to drain a burst in a few calls, small enough that one transaction
@@ -68,11 +66,11 @@ class Batcher:
             self._running = False
 
 
-# Writes go to the one database thread (thread_sensitive); reads of tokens to
-# the loop's pool, so that a burst of handshakes does not wait behind posts.
-_store_posts = database_sync_to_async(actions.store_posts)
-_users_for_tokens = database_sync_to_async(users_for_tokens, thread_sensitive=False)
-_record_joins = database_sync_to_async(actions.record_joins)
+# Writes go to the one database thread; reads of tokens to the loop's pool,
+# so that a burst of handshakes does not wait behind posts (chat.db).
+_store_posts = db.writes(actions.store_posts)
+_users_for_tokens = db.reads(users_for_tokens)
+_record_joins = db.writes(actions.record_joins)
 
 _posts = per_loop(lambda: Batcher(_store_posts))
 _joins = per_loop(lambda: Batcher(_record_joins))
@@ -90,7 +88,7 @@ def submit(
 ) -> asyncio.Future:
     """Queue a post with the other posts of this moment; the future gets
     (message frame, is new) once committed, or store_posts' exception for it
-    (actions.PostRefused, DatabaseError). Posts keep submission order."""
+    (protocol.ChatError, DatabaseError). Posts keep submission order."""
     request = actions.PostRequest(room, user, text, client_id, reply_to, attachments)
     return _posts().submit(request)
 

@@ -15,6 +15,8 @@ envelope); CHAT_MAX_BODY_BYTES elsewhere (forms, the admin).
 import orjson
 from django.conf import settings
 
+from .protocol import ChatError, ErrorCode
+
 # Bytes a multipart body adds around the file (boundaries, headers).
 UPLOAD_ENVELOPE = 64 * 1024
 
@@ -36,16 +38,16 @@ def _content_length(scope) -> int | None:
 
 
 async def _too_large(scope, send, limit: int) -> None:
-    detail = f"The request body is over {limit} bytes."
+    refused = ChatError(ErrorCode.TOO_LONG, f"The request body is over {limit} bytes.")
     if scope["path"].startswith("/api/"):
-        body = orjson.dumps({"code": "too_long", "detail": detail})
+        body = orjson.dumps(refused.as_dict())
         content_type = b"application/json"
     else:
-        body, content_type = detail.encode(), b"text/plain; charset=utf-8"
+        body, content_type = refused.detail.encode(), b"text/plain; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": refused.status,
             "headers": [
                 (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),

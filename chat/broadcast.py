@@ -19,12 +19,11 @@ import time
 from typing import Protocol
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from . import actions, events, metrics
+from . import actions, db, events, metrics
 from .access import lost_access
 from .auth import revoked
 from .batching import Batcher
@@ -112,12 +111,12 @@ async def publish_revoke(user_id: int, credential: str | None = None) -> None:
     await publish(REVOCATIONS_GROUP, events.revoke_event(user_id, credential))
 
 
-_revoked = database_sync_to_async(revoked)
-_lost_access = database_sync_to_async(lost_access, thread_sensitive=False)
-_messages_after = database_sync_to_async(actions.messages_after, thread_sensitive=False)
+_revoked = db.reads(revoked)
+_lost_access = db.reads(lost_access)
+_messages_after = db.reads(actions.messages_after)
 
 
-@database_sync_to_async
+@db.reads
 def _last_seqs(rooms: list[str]) -> dict[str, int]:
     return dict(Room.objects.filter(name__in=rooms).values_list("name", "last_seq"))
 

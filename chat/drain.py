@@ -35,6 +35,7 @@ from django.conf import settings
 
 from . import metrics
 from .logfmt import log_event
+from .protocol import CloseCode
 
 log = logging.getLogger("chat.drain")
 
@@ -84,7 +85,8 @@ class RefuseWhileDraining:
         metrics.REFUSALS.labels("draining").inc()
         log_event(log, "refused", path=scope.get("path"), reason="draining")
         if "websocket.http.response" not in scope.get("extensions", {}):
-            return await send({"type": "websocket.close", "code": 1012})
+            close = {"type": "websocket.close", "code": CloseCode.SERVICE_RESTART}
+            return await send(close)
         body = b"This server is restarting; connect again (another one answers).\n"
         await send(
             {
@@ -162,5 +164,11 @@ async def _drain(exit_server) -> None:
             [asyncio.ensure_future(_restart(s)) for s in sockets],
             timeout=CLOSE_TIMEOUT,
         )
-        log_event(log, "drained", closed=len(done), unfinished=len(pending), code=1012)
+        log_event(
+            log,
+            "drained",
+            closed=len(done),
+            unfinished=len(pending),
+            code=CloseCode.SERVICE_RESTART.value,
+        )
     exit_server()  # uvicorn's handler: stop listening, finish, exit

@@ -6,12 +6,11 @@ No authentication: keep these paths internal at the proxy (docs/api.md).
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from . import drain, metrics
+from . import db, drain, metrics
 from .logfmt import log_event
 
 log = logging.getLogger("chat.health")
@@ -25,7 +24,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@database_sync_to_async
+@db.reads
 def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

@@ -25,26 +25,26 @@ from django.conf import settings
 from . import metrics
 from .logfmt import log_event
 from .loops import per_loop
+from .protocol import ChatError, ErrorCode
 
 log = logging.getLogger("chat.limits")
 
 
-async def deny(
-    scope, send, *, status: int, code: str, detail: str, retry_after: int | None
-) -> None:
-    """Refuse a handshake before accept, saying why when the server can."""
+async def deny(scope, send, error: ChatError) -> None:
+    """Refuse a handshake before accept, saying why when the server can: the
+    error's status, `Retry-After` and body `{"code", "detail"}`, as the API."""
     if "websocket.http.response" in (scope.get("extensions") or {}):
         headers = [(b"content-type", b"application/json")]
-        if retry_after is not None:
-            headers.append((b"retry-after", str(retry_after).encode()))
+        if error.retry_after is not None:
+            headers.append((b"retry-after", str(error.retry_after).encode()))
         await send(
             {
                 "type": "websocket.http.response.start",
-                "status": status,
+                "status": error.status,
                 "headers": headers,
             }
         )
-        body = orjson.dumps({"code": code, "detail": detail})
+        body = orjson.dumps(error.as_dict())
         await send({"type": "websocket.http.response.body", "body": body})
     else:
         await send({"type": "websocket.close"})
@@ -93,16 +93,12 @@ class HandshakeLimit:
                     path=scope.get("path"),
                     reason="too_many_handshakes",
                 )
-                await deny(
-                    scope,
-                    send,
-                    status=429,
-                    code="rate_limited",
-                    detail=(
-                        f"Too many connections from your address: at most {limit}"
-                        " a minute. Wait and connect again."
-                    ),
+                refused = ChatError(
+                    ErrorCode.RATE_LIMITED,
+                    f"Too many connections from your address: at most {limit}"
+                    " a minute. Wait and connect again.",
                     retry_after=max(1, math.ceil(wait)),
                 )
+                await deny(scope, send, refused)
                 return
         return await self.inner(scope, receive, send)

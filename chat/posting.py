@@ -15,13 +15,13 @@ from django.conf import settings
 from . import batching, metrics
 from .broadcast import publish_message
 from .logfmt import log_event
-from .protocol import ErrorCode, FrameError
+from .protocol import ChatError, ErrorCode
 from .state import get_state
 
 log = logging.getLogger("chat.posting")
 
 
-class RateLimited(FrameError):
+class RateLimited(ChatError):
     """The user's token bucket is empty; nothing was stored."""
 
     def __init__(self) -> None:
@@ -50,7 +50,7 @@ def submit(
     attachments: tuple = (),
 ) -> asyncio.Future:
     """Queue a post for storage; the future gets (message frame, is new) once
-    committed, or the storage error (actions.PostRefused, DatabaseError).
+    committed, or the storage error (a ChatError, DatabaseError).
     `reply_to`: a message's seq (refused with not_found if there is none).
     `attachments`: Upload rows of the poster's (services.uploads.owned_uploads)."""
     return batching.submit(room, user, text, client_id, reply_to, attachments)
@@ -74,7 +74,7 @@ async def post_message(
     """Store `text` (already validated by protocol.parse_post) in canonical
     `room` and publish it; return (the stored message frame, whether it is new).
 
-    Raises RateLimited (a FrameError) or actions.PostRefused (a locked room);
+    Raises RateLimited or another ChatError (a locked room);
     database errors propagate. A repeated client_id returns the message stored
     the first time and publishes nothing.
     """

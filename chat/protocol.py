@@ -1,8 +1,15 @@
 """The client side of the WebSocket protocol: what a client may send.
 
-Parsing turns a text frame into a typed frame or a FrameError whose code and
+Parsing turns a text frame into a typed frame or a ChatError whose code and
 detail go back to the client verbatim (docs/protocol.md). The client's `type`
 only ever chooses among the structures below; it never names a method.
+
+Every error code (ErrorCode, with its HTTP status) and close code (CloseCode)
+is named here once, and so is the one refusal, ChatError: the services,
+storage, both sockets and the HTTP API raise it or a subclass of it. The page
+gets the codes as json_script `chat-protocol`, clients as `x-constants` in
+/api/v1/protocol.json, the Python client library as a module generated from
+constants() (`make codes`).
 """
 
 from enum import IntEnum, StrEnum
@@ -69,11 +76,45 @@ def constants() -> dict:
     }
 
 
-class FrameError(Exception):
-    def __init__(self, code: ErrorCode, detail: str) -> None:
+class ChatError(Exception):
+    """The one refusal, for frames, HTTP and storage alike: a code, a detail
+    that says what was wrong, and the code's HTTP status. Nothing was changed.
+
+    A socket sends it as an `error` frame (`code`, `detail`), the API as a JSON
+    body `{"code", "detail"}` with `status` (chat/api/errors.py); both render
+    it from these fields and nothing else. `retry_after` (seconds) becomes an
+    HTTP `Retry-After`; frames do not carry it.
+    """
+
+    def __init__(
+        self, code: ErrorCode, detail: str, *, retry_after: int | None = None
+    ) -> None:
+        if not detail.strip():
+            raise ValueError(f"A {code} refusal must say what was wrong (detail).")
         super().__init__(detail)
-        self.code = code
+        self.code = ErrorCode(code)
         self.detail = detail
+        self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+    def as_dict(self) -> dict[str, str]:
+        """The HTTP body `{"code", "detail"}` (an error frame adds its type)."""
+        return {"code": self.code.value, "detail": self.detail}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code.value!r}, {self.detail!r})"
+
+
+def storage_unavailable() -> ChatError:
+    """The answer, on a socket or over HTTP, when the database is unreachable."""
+    return ChatError(
+        ErrorCode.UNAVAILABLE,
+        "Storage is unavailable; nothing was stored. Send it again "
+        "(with the same client_id) in a moment.",
+    )
 
 
 class PostFrame(msgspec.Struct, frozen=True, gc=False):
@@ -115,26 +156,26 @@ def _is_int(value: object) -> TypeGuard[int]:
 
 def _post(text: object, client_id: object) -> PostFrame:
     if not isinstance(text, str):
-        raise FrameError(ErrorCode.BAD_FRAME, '"message" must be a string.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"message" must be a string.')
     if client_id is not None and (
         not isinstance(client_id, str) or not 1 <= len(client_id) <= 64
     ):
-        raise FrameError(
+        raise ChatError(
             ErrorCode.BAD_FRAME, '"client_id" must be a string of 1 to 64 characters.'
         )
     # PostgreSQL cannot store U+0000 in text: refused here, on every backend,
     # so a post means the same wherever it is stored.
     if "\x00" in text or (client_id is not None and "\x00" in client_id):
         field = "message" if "\x00" in text else "client_id"
-        raise FrameError(
+        raise ChatError(
             ErrorCode.BAD_FRAME, f'"{field}" contains U+0000 (NUL), which is refused.'
         )
     text = text.strip()
     if not text:
-        raise FrameError(ErrorCode.EMPTY, "The message is empty.")
+        raise ChatError(ErrorCode.EMPTY, "The message is empty.")
     limit = settings.CHAT_MAX_MESSAGE_LENGTH
     if len(text) > limit:
-        raise FrameError(
+        raise ChatError(
             ErrorCode.TOO_LONG,
             f"The message is {len(text)} characters long; the limit is {limit}.",
         )
@@ -151,9 +192,9 @@ def _history(before: object, limit: object) -> HistoryFrame:
         limit = settings.CHAT_HISTORY_ON_CONNECT
     page_max = settings.CHAT_HISTORY_PAGE_MAX
     if before is not None and (not _is_int(before) or before < 1):
-        raise FrameError(ErrorCode.BAD_FRAME, '"before" must be a positive integer.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"before" must be a positive integer.')
     if not _is_int(limit) or not 1 <= limit <= page_max:
-        raise FrameError(
+        raise ChatError(
             ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.'
         )
     return HistoryFrame(before=before, limit=limit)
@@ -161,15 +202,15 @@ def _history(before: object, limit: object) -> HistoryFrame:
 
 def _of_type(kind: object) -> ClientFrame:
     if not isinstance(kind, str):
-        raise FrameError(ErrorCode.BAD_FRAME, '"type" must be a string.')
-    raise FrameError(
+        raise ChatError(ErrorCode.BAD_FRAME, '"type" must be a string.')
+    raise ChatError(
         ErrorCode.UNKNOWN_TYPE,
         f"Unknown frame type {kind[:40]!r}; expected message, typing or history.",
     )
 
 
 def parse_frame(text: str) -> ClientFrame:
-    """Parse one text frame from a client, or raise FrameError.
+    """Parse one text frame from a client, or raise ChatError.
 
     A frame whose fields are all known and of their type (every frame of a
     well-behaved client) is decoded straight into a typed structure; any
@@ -190,14 +231,14 @@ def parse_frame(text: str) -> ClientFrame:
 
 
 def load_object(text: str) -> dict:
-    """A frame's JSON object, or the FrameError that says what is wrong with
+    """A frame's JSON object, or the ChatError that says what is wrong with
     it (both socket versions)."""
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise FrameError(ErrorCode.BAD_JSON, "The frame is not valid JSON.") from None
+        raise ChatError(ErrorCode.BAD_JSON, "The frame is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise FrameError(ErrorCode.BAD_FRAME, "A frame must be a JSON object.")
+        raise ChatError(ErrorCode.BAD_FRAME, "A frame must be a JSON object.")
     return data
 
 

@@ -1,5 +1,5 @@
 """What a client may send on the version 2 socket (/ws/): frames that name
-their `room`, parsed into typed frames or a FrameError (PROTOCOL.md section
+their `room`, parsed into typed frames or a ChatError (PROTOCOL.md section
 5; docs/protocol.md, "Version 2"). The client's `type` only ever chooses
 among the parsers below; it never names a method.
 """
@@ -10,7 +10,7 @@ from typing import TypeGuard
 
 from django.conf import settings
 
-from .protocol import ErrorCode, FrameError, parse_post
+from .protocol import ChatError, ErrorCode, parse_post
 from .rooms import InvalidRoomName, canonical_room
 
 
@@ -85,13 +85,13 @@ def _room(name) -> str:
     try:
         return canonical_room(name)
     except InvalidRoomName as exc:
-        raise FrameError(ErrorCode.BAD_FRAME, f'"room": {exc}') from None
+        raise ChatError(ErrorCode.BAD_FRAME, f'"room": {exc}') from None
 
 
 def _seq(data: dict, key: str = "seq") -> int:
     seq: object = data.get(key)
     if not _is_int(seq) or seq < 0:
-        raise FrameError(ErrorCode.BAD_FRAME, f'"{key}" must be a whole number ≥ 0.')
+        raise ChatError(ErrorCode.BAD_FRAME, f'"{key}" must be a whole number ≥ 0.')
     return seq
 
 
@@ -110,14 +110,14 @@ def context(data) -> dict:
 def _sync(data: dict) -> Sync:
     rooms = data.get("rooms")
     if not isinstance(rooms, dict) or not 1 <= len(rooms) <= MAX_SYNC_ROOMS:
-        raise FrameError(
+        raise ChatError(
             ErrorCode.BAD_FRAME,
             f'"rooms" must map 1 to {MAX_SYNC_ROOMS} room names to a seq or null.',
         )
     parsed = {}
     for name, since in rooms.items():
         if since is not None and (not _is_int(since) or since < 0):
-            raise FrameError(
+            raise ChatError(
                 ErrorCode.BAD_FRAME,
                 f'"rooms": the since of {name[:64]!r} must be a whole number ≥ 0 '
                 "or null.",
@@ -129,7 +129,7 @@ def _sync(data: dict) -> Sync:
 def _unsync(data: dict) -> Unsync:
     rooms = data.get("rooms")
     if not isinstance(rooms, list) or not 1 <= len(rooms) <= MAX_SYNC_ROOMS:
-        raise FrameError(
+        raise ChatError(
             ErrorCode.BAD_FRAME, f'"rooms" must list 1 to {MAX_SYNC_ROOMS} room names.'
         )
     return Unsync([_room(name) for name in rooms])
@@ -140,7 +140,7 @@ def _post(data: dict) -> Post:
     post = parse_post(data)
     reply_to = data.get("reply_to")
     if reply_to is not None and (not _is_int(reply_to) or reply_to < 1):
-        raise FrameError(ErrorCode.BAD_FRAME, '"reply_to" must be a message\'s seq.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"reply_to" must be a message\'s seq.')
     return Post(room, post.text, post.client_id, reply_to)
 
 
@@ -150,9 +150,9 @@ def _history(data: dict) -> History:
     limit = data.get("limit", settings.CHAT_HISTORY_ON_CONNECT)
     page_max = settings.CHAT_HISTORY_PAGE_MAX
     if before is not None and (not _is_int(before) or before < 1):
-        raise FrameError(ErrorCode.BAD_FRAME, '"before" must be a positive integer.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"before" must be a positive integer.')
     if not _is_int(limit) or not 1 <= limit <= page_max:
-        raise FrameError(
+        raise ChatError(
             ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.'
         )
     return History(room, before, limit)
@@ -161,23 +161,23 @@ def _history(data: dict) -> History:
 def _read(data: dict) -> Read:
     force = data.get("force", False)
     if not isinstance(force, bool):
-        raise FrameError(ErrorCode.BAD_FRAME, '"force" must be true or false.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"force" must be true or false.')
     return Read(_room(data.get("room")), _seq(data), force)
 
 
 def _edit(data: dict) -> Edit:
     text = data.get("message")
     if not isinstance(text, str):
-        raise FrameError(ErrorCode.BAD_FRAME, '"message" must be a string.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"message" must be a string.')
     return Edit(_room(data.get("room")), _seq(data), text)
 
 
 def _react(data: dict) -> React:
     emoji, on = data.get("emoji"), data.get("on", True)
     if not isinstance(emoji, str) or not 1 <= len(emoji) <= 32:
-        raise FrameError(ErrorCode.BAD_FRAME, '"emoji" must be one emoji.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"emoji" must be one emoji.')
     if not isinstance(on, bool):
-        raise FrameError(ErrorCode.BAD_FRAME, '"on" must be true or false.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"on" must be true or false.')
     return React(_room(data.get("room")), _seq(data), emoji, on)
 
 
@@ -195,13 +195,13 @@ _PARSERS: dict[str, Callable[[dict], ClientFrame]] = {
 
 
 def parse(data: dict) -> ClientFrame:
-    """Parse a frame's JSON object, or raise FrameError."""
+    """Parse a frame's JSON object, or raise ChatError."""
     kind = data.get("type")
     if not isinstance(kind, str):
-        raise FrameError(ErrorCode.BAD_FRAME, '"type" must be a string.')
+        raise ChatError(ErrorCode.BAD_FRAME, '"type" must be a string.')
     parser = _PARSERS.get(kind)
     if parser is None:
-        raise FrameError(
+        raise ChatError(
             ErrorCode.UNKNOWN_TYPE,
             f"Unknown frame type {kind[:40]!r}; expected one of {', '.join(_PARSERS)}.",
         )

@@ -18,13 +18,11 @@ row: 1008, as on v1).
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
-
-from . import access, actions, events, posting
+from . import access, actions, db, events, posting
 from . import protocol_v2 as v2
 from .broadcast import get_hub, publish_presence, publish_typing
 from .logfmt import log_event
-from .protocol import CloseCode, ErrorCode, FrameError, load_object
+from .protocol import ChatError, CloseCode, ErrorCode, load_object
 from .realtime.socket import BaseSocket, SocketState
 from .realtime.stream import RoomStream
 from .realtime.watcher import RoomWatcher
@@ -35,10 +33,11 @@ from .state import get_state
 
 log = logging.getLogger("chat.consumers")
 
-# Reads off the one database thread that stores posts; writes on it.
-_summaries = database_sync_to_async(reads.summaries, thread_sensitive=False)
-_snapshot = database_sync_to_async(actions.connect_snapshot, thread_sensitive=False)
-_history_page = database_sync_to_async(actions.history_page, thread_sensitive=False)
+# Reads on the pool, off the one database thread that stores posts; writes
+# on it (chat.db).
+_summaries = db.reads(reads.summaries)
+_snapshot = db.reads(actions.connect_snapshot)
+_history_page = db.reads(actions.history_page)
 
 
 def _readable(user, name: str) -> tuple[bool, bool]:
@@ -49,7 +48,7 @@ def _readable(user, name: str) -> tuple[bool, bool]:
     return True, access.is_member(user, room)
 
 
-_readable_async = database_sync_to_async(_readable, thread_sensitive=False)
+_readable_async = db.reads(_readable)
 
 
 def _summary(user, name: str) -> dict | None:
@@ -58,12 +57,12 @@ def _summary(user, name: str) -> dict | None:
     return None if room is None else reads.summary(user, room)
 
 
-_summary_async = database_sync_to_async(_summary, thread_sensitive=False)
-_postable = database_sync_to_async(room_services.postable_room)
-_mark_read = database_sync_to_async(reads.mark_read)
-_edit = database_sync_to_async(messages.edit_message)
-_delete = database_sync_to_async(messages.delete_message)
-_react = database_sync_to_async(messages.react)
+_summary_async = db.reads(_summary)
+_postable = db.writes(room_services.postable_room)  # joins a public room
+_mark_read = db.writes(reads.mark_read)
+_edit = db.writes(messages.edit_message)
+_delete = db.writes(messages.delete_message)
+_react = db.writes(messages.react)
 
 
 class UserSocket(BaseSocket):
@@ -221,8 +220,8 @@ class UserSocket(BaseSocket):
                     await _react(
                         self.user, frame.room, frame.seq, frame.emoji, frame.on
                     )
-        except FrameError as exc:
-            self.refuse(exc.code, exc.detail, **context)
+        except ChatError as exc:
+            self.refuse(exc, **context)
         except Exception as exc:
             self._refuse_failure(exc, **context)
 
@@ -232,8 +231,8 @@ class UserSocket(BaseSocket):
         for room, since in frame.rooms.items():
             try:
                 await self._sync_room(room, since)
-            except FrameError as exc:
-                self.refuse(exc.code, exc.detail, room=room)
+            except ChatError as exc:
+                self.refuse(exc, room=room)
             except Exception as exc:
                 self._refuse_failure(exc, room=room)
 
@@ -309,8 +308,8 @@ class UserSocket(BaseSocket):
     async def _posted(self, frame: v2.Post, stored, context: dict) -> None:
         try:
             message, created = await stored
-        except actions.PostRefused as exc:
-            self.refuse(exc.code, exc.detail, now=True, **context)
+        except ChatError as exc:
+            self.refuse(exc, now=True, **context)
             return
         except Exception as exc:
             self._refuse_failure(exc, now=True, **context)
@@ -328,7 +327,7 @@ class UserSocket(BaseSocket):
 
     async def _typing(self, frame: v2.Typing) -> None:
         if frame.room not in self.streams:
-            raise FrameError(
+            raise ChatError(
                 ErrorCode.BAD_FRAME, f"Sync room {frame.room!r} before typing in it."
             )
         if await get_state().typing_allowed(self.user_id, frame.room):

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import access
+from . import access, db
 from .events import iso_ts
+from .protocol import ChatError, ErrorCode
 from .rooms import ROOM_NAME_RE, InvalidRoomName, canonical_room
 from .services.errors import no_room
 from .services.rooms import DM_PREFIX
@@ -50,6 +51,11 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@db.reads
+def _room_rows(user) -> list[dict]:
+    return list(_active_rooms(user).values("name", "last_message_at"))
+
+
 @require_GET
 @never_cache
 async def room_list(request: HttpRequest) -> JsonResponse:
@@ -61,10 +67,9 @@ async def room_list(request: HttpRequest) -> JsonResponse:
     """
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse(
-            {"code": "unauthorized", "detail": "Log in to list rooms."}, status=401
-        )
-    rooms = [row async for row in _active_rooms(user).values("name", "last_message_at")]
+        refused = ChatError(ErrorCode.UNAUTHORIZED, "Log in to list rooms.")
+        return JsonResponse(refused.as_dict(), status=refused.status)
+    rooms = await _room_rows(user)
     counts = await get_state().online_counts([row["name"] for row in rooms])
     return JsonResponse(
         {

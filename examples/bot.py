@@ -16,7 +16,14 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from chat_client import AccessEnded, ChatClient, ChatError, Message, RestClient
+from chat_client import (
+    AccessEnded,
+    ChatClient,
+    ChatError,
+    ErrorCode,
+    Message,
+    RestClient,
+)
 
 
 def answer(text: str) -> str | None:
@@ -33,7 +40,7 @@ async def ensure_room(url: str, token: str, room: str) -> None:
         try:
             await api.create_room(room, "public")
         except ChatError as exc:
-            if exc.code != "conflict":
+            if exc.code != ErrorCode.CONFLICT:
                 raise
 
 

@@ -163,20 +163,17 @@ async def test_server_restart_loses_and_repeats_nothing(deployment):
         assert alice.reconnects >= 1 and bob.reconnects >= 1
 
 
-def test_the_librarys_close_codes_are_the_servers(deployment):
-    """chat_client names the close codes it acts on; they are the ones the
-    server publishes in /api/v1/protocol.json (no copy can drift)."""
+def test_the_librarys_codes_are_the_servers(deployment):
+    """chat_client's ErrorCode and CloseCode (generated from chat/protocol.py)
+    are exactly the codes a running server publishes as `x-constants` in
+    /api/v1/protocol.json: no code missing, none extra, none different."""
     import httpx
 
-    from chat_client import errors
+    from chat_client import CloseCode, ErrorCode
 
     server = deployment().server()
-    codes = httpx.get(f"{server.http}/api/v1/protocol.json").json()["x-close-codes"]
-    assert {
-        "POLICY_VIOLATION": errors.CLOSE_RATE,
-        "MESSAGE_TOO_BIG": errors.CLOSE_TOO_BIG,
-        "SERVER_ERROR": errors.CLOSE_SERVER_ERROR,
-        "SERVICE_RESTART": errors.CLOSE_RESTARTING,
-        "TOO_SLOW": errors.CLOSE_TOO_SLOW,
-        "REVOKED": errors.CLOSE_REVOKED,
-    }.items() <= codes.items()
+    schema = httpx.get(f"{server.http}/api/v1/protocol.json").json()
+    assert schema["x-constants"] == {
+        "error_codes": {code.name: code.value for code in ErrorCode},
+        "close_codes": {code.name: code.value for code in CloseCode},
+    }

@@ -13,7 +13,7 @@ from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 
-from ..protocol import ErrorCode
+from ..protocol import ChatError, ErrorCode
 from . import errors
 from .auth import user_auth
 
@@ -31,17 +31,17 @@ class OrjsonParser(Parser):
         body = request.body
         limit = settings.CHAT_MAX_FRAME_BYTES
         if len(body) > limit:
-            raise errors.ApiError(
+            raise ChatError(
                 ErrorCode.TOO_LONG, f"The request body is over {limit} bytes."
             )
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise errors.ApiError(
+            raise ChatError(
                 ErrorCode.BAD_JSON, "The request body is not valid JSON."
             ) from None
         if not isinstance(data, dict):
-            raise errors.ApiError(
+            raise ChatError(
                 ErrorCode.BAD_FRAME, "The request body must be a JSON object."
             )
         return data

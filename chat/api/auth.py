@@ -10,7 +10,6 @@ cross-site. Neither runs the ORM on the event loop.
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
@@ -18,8 +17,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from accounts.models import user_for_token
 
-from ..protocol import ErrorCode
-from .errors import ApiError
+from .. import db
+from ..protocol import ChatError, ErrorCode
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -39,16 +38,16 @@ class TokenAuth(HttpBearer):
             return None  # no header: the session may still authenticate
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
+            raise ChatError(
                 ErrorCode.UNAUTHORIZED,
                 'Send the token as "Authorization: Bearer <token>".',
             )
         return self.authenticate(request, token.strip())
 
     async def authenticate(self, request: HttpRequest, token: str) -> Any:
-        found = await database_sync_to_async(user_for_token)(token)
+        found = await db.reads(user_for_token)(token)
         if found is None:
-            raise ApiError(
+            raise ChatError(
                 ErrorCode.UNAUTHORIZED,
                 "The token is unknown, revoked, or its user is inactive.",
             )
@@ -90,7 +89,7 @@ class SessionAuth(APIKeyCookie):
         if request.method not in SAFE_METHODS:
             reason = csrf_failure(request)
             if reason is not None:
-                raise ApiError(ErrorCode.FORBIDDEN, f"CSRF check failed: {reason}")
+                raise ChatError(ErrorCode.FORBIDDEN, f"CSRF check failed: {reason}")
         return user
 
 

@@ -1,8 +1,9 @@
 """Every API refusal as `{"code": ..., "detail": ...}` with the protocol's codes.
 
 `install(api)` registers one exception handler per kind of failure on the
-NinjaAPI: the project's own errors (ApiError, FrameError, PostRefused), what
-django-ninja raises itself (validation, authentication, a body it could not
+NinjaAPI: the project's one refusal (chat.protocol.ChatError and its
+subclasses: services, storage, the API's own checks), what django-ninja raises
+itself (validation, authentication, a body it could not
 parse), Http404, storage failures and, last, any other exception, so that a
 client never sees ninja's or Django's own error shapes.
 """
@@ -18,40 +19,27 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from .. import metrics
-from ..actions import PostRefused
 from ..logfmt import log_event
-from ..protocol import HTTP_STATUS, ErrorCode, FrameError
+from ..protocol import ChatError, ErrorCode, storage_unavailable
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
 log = logging.getLogger("chat.api")
 
-ERROR_CODES = [code.value for code in ErrorCode]  # statuses: HTTP_STATUS
+ERROR_CODES = [code.value for code in ErrorCode]  # statuses: ChatError.status
 
 LOGIN_HINT = (
     'Log in, or send a token as "Authorization: Bearer <token>" (POST /api/v1/token).'
 )
 
 
-class ApiError(Exception):
-    """A refusal of an HTTP call: a protocol code, a detail for people."""
-
-    def __init__(
-        self, code: ErrorCode, detail: str, headers: dict | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.headers = headers or {}
-
-
 def error_response(
-    request: HttpRequest, code: str, detail: str, headers: dict | None = None
+    request: HttpRequest, error: ChatError, headers: dict | None = None
 ) -> HttpResponse:
-    """The JSON error, counted and logged (`event=error via=api ...`); its
-    status is the code's (chat.protocol.HTTP_STATUS)."""
-    code = ErrorCode(code)  # PostRefused carries its code as a string
+    """The JSON error `{"code", "detail"}` with the error's status, counted and
+    logged (`event=error via=api ...`); `headers`: HTTP's own (e.g. Allow)."""
+    code = error.code
     metrics.ERRORS.labels(code.value).inc()
     user = getattr(request, "auth", None)
     username = user.get_username() if user is not None else None
@@ -59,24 +47,22 @@ def error_response(
         log, "error", via="api", path=request.path, user=username, code=code.value
     )
     headers = dict(headers or {})
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     if code == ErrorCode.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="chat"'
     elif code == ErrorCode.RATE_LIMITED:
         headers.setdefault("Retry-After", "1")
     return HttpResponse(
-        orjson.dumps({"code": code.value, "detail": detail}),
-        status=HTTP_STATUS[code],
+        orjson.dumps(error.as_dict()),
+        status=error.status,
         content_type="application/json",
         headers=headers,
     )
 
 
-def _coded(request: HttpRequest, exc: ApiError | FrameError | PostRefused):
-    retry_after = getattr(exc, "retry_after", None)
-    headers = dict(getattr(exc, "headers", {}))
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return error_response(request, exc.code, exc.detail, headers)
+def _refused(request: HttpRequest, exc: ChatError) -> HttpResponse:
+    return error_response(request, exc)
 
 
 def _field(loc: tuple) -> str:
@@ -103,44 +89,40 @@ def validation_detail(errors: list[dict[str, Any]]) -> str:
 
 
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return error_response(
-        request, ErrorCode.BAD_FRAME, validation_detail(list(exc.errors))
-    )
+    detail = validation_detail(list(exc.errors))
+    return error_response(request, ChatError(ErrorCode.BAD_FRAME, detail))
 
 
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(request, ErrorCode.UNAUTHORIZED, LOGIN_HINT)
+    return error_response(request, ChatError(ErrorCode.UNAUTHORIZED, LOGIN_HINT))
 
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # ninja wraps whatever the body parser raised ("Cannot parse request
-    # body"); the parser's own ApiError says what was wrong.
-    if isinstance(exc.__cause__, ApiError):
-        return _coded(request, exc.__cause__)
+    # body"); the parser's own ChatError says what was wrong.
+    if isinstance(exc.__cause__, ChatError):
+        return error_response(request, exc.__cause__)
     code = {
         401: ErrorCode.UNAUTHORIZED,
         403: ErrorCode.FORBIDDEN,
         404: ErrorCode.NOT_FOUND,
     }.get(exc.status_code, ErrorCode.BAD_FRAME)
-    return error_response(request, code, str(exc))
+    return error_response(request, ChatError(code, str(exc)))
 
 
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(request, ErrorCode.NOT_FOUND, str(exc) or "Not found.")
+    detail = str(exc) or "Not found."
+    return error_response(request, ChatError(ErrorCode.NOT_FOUND, detail))
 
 
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    return error_response(request, ErrorCode.TOO_LONG, "The request body is too large.")
+    detail = "The request body is too large."
+    return error_response(request, ChatError(ErrorCode.TOO_LONG, detail))
 
 
 def _storage(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     log.warning("database error on %s: %s", request.path, exc)
-    return error_response(
-        request,
-        ErrorCode.UNAVAILABLE,
-        "Storage is unavailable; nothing was stored. Send it again "
-        "(with the same client_id) in a moment.",
-    )
+    return error_response(request, storage_unavailable())
 
 
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -149,18 +131,18 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.error("API request %s %s failed", request.method, request.path, exc_info=exc)
     return error_response(
         request,
-        ErrorCode.UNAVAILABLE,
-        "The server could not handle this request. Try again "
-        "(a post with the same client_id is stored at most once).",
+        ChatError(
+            ErrorCode.UNAVAILABLE,
+            "The server could not handle this request. Try again "
+            "(a post with the same client_id is stored at most once).",
+        ),
     )
 
 
 def install(api: "NinjaAPI") -> None:
     """Register the handlers on `api` (ninja picks the most specific class)."""
     handlers: dict[type[Exception], Callable[..., HttpResponse]] = {
-        ApiError: _coded,
-        FrameError: _coded,
-        PostRefused: _coded,
+        ChatError: _refused,
         ValidationError: _validation,
         AuthenticationError: _unauthenticated,
         HttpError: _http_error,

@@ -6,7 +6,6 @@ the event loop.
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
@@ -15,6 +14,7 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from .. import db
 from ..attachments import descriptor
 from ..bodylimit import UPLOAD_ENVELOPE
 from ..services import search as search_service
@@ -74,7 +74,7 @@ async def search(request: HttpRequest, params: Query[SearchParams]) -> Any:
     from ..posting import take_token
 
     await take_token(caller(request))  # a search is a read: it takes a token
-    results = await database_sync_to_async(search_service.search)(
+    results = await db.reads(search_service.search)(
         caller(request),
         params.q,
         room=params.room,
@@ -107,7 +107,7 @@ async def search(request: HttpRequest, params: Query[SearchParams]) -> Any:
 async def upload(request: HttpRequest) -> Any:
     """The file is parsed, sniffed and stored in a thread (Pillow and the
     storage never run on the event loop)."""
-    upload = await database_sync_to_async(_store, thread_sensitive=False)(request)
+    upload = await db.slow(_store)(request)
     return Status(201, upload)
 
 

@@ -3,11 +3,11 @@ the rooms the caller is a member of (chat.services.reads.mentions_of)."""
 
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from .. import db
 from ..services.reads import mentions_of
 from . import schemas
 from .auth import caller
@@ -31,5 +31,5 @@ class Mentions(Schema):
     summary="Recent messages that mention you (@you, @room, @all), newest first.",
 )
 async def list_mentions(request: HttpRequest, params: Query[MentionParams]) -> Any:
-    found = await database_sync_to_async(mentions_of)(caller(request), params.limit)
+    found = await db.reads(mentions_of)(caller(request), params.limit)
     return {"messages": found}

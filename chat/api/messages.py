@@ -10,14 +10,13 @@ event to the room's log. Edits, reactions and history reads take a token of
 the user's rate limit, as over the socket.
 """
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router
 from ninja.responses import Status
 
-from .. import access, actions, posting
-from ..protocol import ErrorCode, parse_post
+from .. import access, actions, db, posting
+from ..protocol import ChatError, ErrorCode, parse_post
 from ..rooms import InvalidRoomName, canonical_room
 from ..services import messages as message_service
 from ..services import rooms as room_service
@@ -25,12 +24,11 @@ from ..services import uploads
 from ..services.errors import NotFound, no_room
 from . import schemas
 from .auth import caller
-from .errors import ApiError
 
 router = Router(tags=["messages"])
 
 
-@database_sync_to_async
+@db.reads
 def _page(user, name: str, query: schemas.PageQuery, limit: int) -> dict:
     room = access.readable_room(user, name)
     if room is None:
@@ -67,14 +65,14 @@ async def list_messages(
     page_max = settings.CHAT_HISTORY_PAGE_MAX
     limit = settings.CHAT_HISTORY_ON_CONNECT if query.limit is None else query.limit
     if limit > page_max:
-        raise ApiError(
+        raise ChatError(
             ErrorCode.BAD_FRAME, f'"limit" must be an integer from 1 to {page_max}.'
         )
     await posting.take_token(caller(request))
     return await _page(caller(request), path.room, query, limit)
 
 
-@database_sync_to_async
+@db.writes
 def _postable(user, name: str) -> str:
     """The canonical name of the room `user` may post to. As opening it on the
     v1 socket: a room that does not exist yet is made (public), a public room
@@ -106,7 +104,7 @@ async def post_message(
     room = await _postable(caller(request), path.room)
     files: tuple = ()
     if body.attachments:
-        owned = database_sync_to_async(uploads.owned_uploads)
+        owned = db.reads(uploads.owned_uploads)
         files = tuple(await owned(caller(request), body.attachments))
     message, created = await posting.post_message(
         caller(request),
@@ -128,7 +126,7 @@ def _current(name: str, seq: int) -> dict:
     return message
 
 
-@database_sync_to_async
+@db.writes
 def _edit(user, name: str, seq: int, text: str) -> dict:
     message_service.edit_message(user, name, seq, text)
     return _current(name, seq)
@@ -158,13 +156,13 @@ async def edit_message(
 async def delete_message(request: HttpRequest, path: Path[schemas.MessagePath]):
     """By its author, the room's owners or staff. The room gets a `deleted`
     event; deleting it again changes nothing (204 both times)."""
-    await database_sync_to_async(message_service.delete_message)(
+    await db.writes(message_service.delete_message)(
         caller(request), path.room, path.seq
     )
     return HttpResponse(status=204)
 
 
-@database_sync_to_async
+@db.writes
 def _react(user, name: str, seq: int, emoji: str, on: bool) -> dict:
     message_service.react(user, name, seq, emoji, on)
     return _current(name, seq)
@@ -199,7 +197,7 @@ async def remove_reaction(request: HttpRequest, path: Path[schemas.ReactionPath]
     return await _reaction(request, path, False)
 
 
-@database_sync_to_async
+@db.reads
 def _edits(user, name: str, seq: int) -> list[dict]:
     return message_service.edit_history(user, name, seq)
 

@@ -8,11 +8,11 @@ that does not exist (404 not_found, the same detail), and every change is an
 event of the room's log, published after commit, as over the socket.
 """
 
-from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Router
 from ninja.responses import Status
 
+from .. import db
 from ..services import reads
 from ..services import rooms as room_service
 from . import schemas
@@ -31,7 +31,7 @@ router = Router(tags=["rooms"])
 async def list_rooms(request: HttpRequest):
     """Every room you are a member of (public, private, DMs), most recently
     active first."""
-    return {"rooms": await database_sync_to_async(reads.summaries)(caller(request))}
+    return {"rooms": await db.reads(reads.summaries)(caller(request))}
 
 
 # Before /rooms/{room}: "public" is this list, not a room's details.
@@ -44,10 +44,10 @@ async def list_rooms(request: HttpRequest):
 async def list_public_rooms(request: HttpRequest):
     """Name, topic, member count and last activity of the public rooms, most
     recently active first. Join one with PUT /rooms/<room>/members/<you>."""
-    return {"rooms": await database_sync_to_async(reads.public_rooms)()}
+    return {"rooms": await db.reads(reads.public_rooms)()}
 
 
-@database_sync_to_async
+@db.writes
 def _create(user, new: schemas.NewRoom) -> dict:
     room = room_service.create_room(user, new.name, new.kind, new.topic)
     return reads.room_details(user, room.name)
@@ -75,10 +75,10 @@ async def create_room(request: HttpRequest, body: schemas.NewRoom):
 async def get_room(request: HttpRequest, path: Path[schemas.RoomPath]):
     """Your summary of the room when you are a member; the public facts of a
     public room you are not in."""
-    return await database_sync_to_async(reads.room_details)(caller(request), path.room)
+    return await db.reads(reads.room_details)(caller(request), path.room)
 
 
-@database_sync_to_async
+@db.writes
 def _change(user, name: str, change: schemas.RoomChange) -> dict:
     if change.topic is not None:
         room_service.set_topic(user, name, change.topic)
@@ -101,7 +101,7 @@ async def change_room(
     return await _change(caller(request), path.room, body)
 
 
-@database_sync_to_async
+@db.writes
 def _add(user, name: str, username: str) -> dict:
     room = room_service.add_member(user, name, username)
     return reads.room_details(user, room.name)
@@ -129,13 +129,13 @@ async def remove_member(request: HttpRequest, path: Path[schemas.MemberPath]):
     """A `member` event of the room; the one who left or was removed gets
     nothing more from it (its sockets are told at once). 404 when that user is
     not a member; 403 for a DM (its members are fixed)."""
-    await database_sync_to_async(room_service.remove_member)(
+    await db.writes(room_service.remove_member)(
         caller(request), path.room, path.username
     )
     return HttpResponse(status=204)
 
 
-@database_sync_to_async
+@db.writes
 def _dm(user, usernames: list[str]) -> dict:
     room = room_service.open_dm(user, usernames)
     return reads.room_details(user, room.name)
@@ -164,6 +164,6 @@ async def mark_read(
 ):
     """Up to the room's last seq. Your other sockets get `read` and `room`
     frames. Answers your new summary of the room."""
-    return await database_sync_to_async(reads.mark_read)(
+    return await db.writes(reads.mark_read)(
         caller(request), path.room, body.seq, body.force
     )

@@ -14,7 +14,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path
 
-from ..protocol import ErrorCode
+from ..protocol import ChatError, ErrorCode
 from .app import api
 from .errors import error_response
 
@@ -26,8 +26,10 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         allowed = sorted(m.strip() for m in response["Allow"].split(","))
         return error_response(
             request,
-            ErrorCode.METHOD_NOT_ALLOWED,
-            f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+            ChatError(
+                ErrorCode.METHOD_NOT_ALLOWED,
+                f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+            ),
             {"Allow": ", ".join(allowed)},
         )
     if request.method == "HEAD" and not response.streaming:
@@ -58,8 +60,10 @@ async def not_found(request: HttpRequest, **_kwargs: Any) -> HttpResponse:
         request,
         error_response(
             request,
-            ErrorCode.NOT_FOUND,
-            f"No API endpoint at {request.path}; see /api/v1/schema/.",
+            ChatError(
+                ErrorCode.NOT_FOUND,
+                f"No API endpoint at {request.path}; see /api/v1/schema/.",
+            ),
         ),
     )
 

@@ -5,13 +5,12 @@ The rooms and messages are rooms.py and messages.py. All are thin: parse
 (ninja, from the signatures), call the same functions the WebSocket uses
 (chat.services, chat.posting, chat.access), answer. Refusals are exceptions
 that errors.py turns into `{"code": ..., "detail": ...}`. The ORM runs off
-the event loop (database_sync_to_async), or in a sync view (which Django
-runs in a thread).
+the event loop through chat.db (writes on the one database thread, reads on
+the pool), or in a sync view (which Django runs in a thread).
 """
 
 import logging
 
-from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.responses import Status
@@ -19,11 +18,11 @@ from ninja.responses import Status
 from accounts import credentials as accounts_credentials
 from accounts import tokens as account_tokens
 
+from .. import db
 from ..logfmt import log_event
-from ..protocol import ErrorCode
+from ..protocol import ChatError, ErrorCode
 from . import schemas
 from .auth import caller
-from .errors import ApiError
 
 log = logging.getLogger("chat.api")
 
@@ -51,19 +50,19 @@ async def create_token(request: HttpRequest, credentials: schemas.TokenRequest):
     CHAT_TOKENS_PER_USER tokens already (delete one first)."""
     address = request.META.get("REMOTE_ADDR", "")
     try:  # the hash runs on niced threads of its own (accounts/credentials.py)
-        issued = await database_sync_to_async(
+        issue = db.slow(
             accounts_credentials.issue_token,
-            thread_sensitive=False,
             executor=accounts_credentials.password_executor(),
-        )(credentials.username, credentials.password, address)
+        )
+        issued = await issue(credentials.username, credentials.password, address)
     except accounts_credentials.LoginThrottled as exc:
-        raise ApiError(
-            ErrorCode.RATE_LIMITED, exc.detail, {"Retry-After": str(exc.retry_after)}
+        raise ChatError(
+            ErrorCode.RATE_LIMITED, exc.detail, retry_after=exc.retry_after
         ) from None
     except accounts_credentials.CredentialsRefused as exc:
-        raise ApiError(ErrorCode.UNAUTHORIZED, exc.detail) from None
+        raise ChatError(ErrorCode.UNAUTHORIZED, exc.detail) from None
     except accounts_credentials.TokenLimitReached as exc:
-        raise ApiError(ErrorCode.FORBIDDEN, exc.detail) from None
+        raise ChatError(ErrorCode.FORBIDDEN, exc.detail) from None
     log_event(log, "token_issued", user=issued.username)
     return Status(201, {"token": issued.token, "username": issued.username})
 
@@ -77,7 +76,7 @@ async def create_token(request: HttpRequest, credentials: schemas.TokenRequest):
 async def list_tokens(request: HttpRequest):
     """Newest first: id, created_at, expires_at (null: no expiry). A token is
     shown once, when it is made; only its digest is stored."""
-    listed = await database_sync_to_async(account_tokens.list_tokens)(caller(request))
+    listed = await db.reads(account_tokens.list_tokens)(caller(request))
     return {"tokens": listed}
 
 
@@ -89,9 +88,7 @@ async def list_tokens(request: HttpRequest):
 async def revoke_token(request: HttpRequest, token_id: int):
     """Its sockets close with 4403 on every process; it stops working at once.
     404: you have no token with this id."""
-    revoked = await database_sync_to_async(account_tokens.revoke_token)(
-        caller(request), token_id
-    )
+    revoked = await db.writes(account_tokens.revoke_token)(caller(request), token_id)
     if not revoked:
-        raise ApiError(ErrorCode.NOT_FOUND, f"You have no token {token_id}.")
+        raise ChatError(ErrorCode.NOT_FOUND, f"You have no token {token_id}.")
     return HttpResponse(status=204)

@@ -22,7 +22,7 @@ from django.db import DatabaseError
 from .. import drain, events, limits, metrics, posting
 from ..logfmt import log_event
 from ..posting import RateLimited
-from ..protocol import CloseCode, ErrorCode, FrameError
+from ..protocol import ChatError, CloseCode, ErrorCode, storage_unavailable
 from .outbox import Outbox
 from .replies import Replies
 
@@ -83,7 +83,8 @@ class BaseSocket(AsyncWebsocketConsumer):
         # channels' dispatch first runs close_old_connections through
         # sync_to_async: one hop to the database thread per frame, waiting for
         # the GIL behind the fan-out. Every query here goes through
-        # database_sync_to_async, which does that clean-up in the thread.
+        # chat.db (database_sync_to_async), which does that clean-up in the
+        # thread.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -117,15 +118,12 @@ class BaseSocket(AsyncWebsocketConsumer):
         metrics.REFUSALS.labels("too_many_sockets").inc()
         log_event(log, "refused", user=self.username, reason="too_many_sockets")
         self.state = SocketState.CLOSED
-        await limits.deny(
-            self.scope,
-            self.base_send,
-            status=429,
-            code="rate_limited",
-            detail=f"Too many open sockets for {self.username}: at most {cap}"
+        refused = ChatError(
+            ErrorCode.RATE_LIMITED,
+            f"Too many open sockets for {self.username}: at most {cap}"
             " per server process. Close some first.",
-            retry_after=None,
         )
+        await limits.deny(self.scope, self.base_send, refused)
         return True
 
     async def open(self) -> None:
@@ -156,8 +154,10 @@ class BaseSocket(AsyncWebsocketConsumer):
             return  # closing: later frames are not read
         if text_data is None:
             self.refuse(
-                ErrorCode.BAD_FRAME,
-                "Binary frames are not accepted; send JSON as text.",
+                ChatError(
+                    ErrorCode.BAD_FRAME,
+                    "Binary frames are not accepted; send JSON as text.",
+                )
             )
             return
         limit = settings.CHAT_MAX_FRAME_BYTES
@@ -168,13 +168,13 @@ class BaseSocket(AsyncWebsocketConsumer):
             return
         try:
             await self.handle(text_data)
-        except FrameError as exc:
-            self.refuse(exc.code, exc.detail, **self.error_context(exc))
+        except ChatError as exc:
+            self.refuse(exc, **self.error_context(exc))
         except Exception as exc:
             self._refuse_failure(exc)
 
     async def handle(self, text: str) -> None:
-        """Parse and answer one text frame (raise FrameError to refuse it)."""
+        """Parse and answer one text frame (raise ChatError to refuse it)."""
         raise NotImplementedError
 
     def error_context(self, exc: Exception) -> dict:
@@ -187,39 +187,35 @@ class BaseSocket(AsyncWebsocketConsumer):
 
     def _refuse_failure(self, exc: Exception, now: bool = False, **context) -> None:
         """Answer a frame whose handling failed (called in an except block)."""
-        if isinstance(exc, FrameError):  # e.g. actions.PostRefused
-            self.refuse(exc.code, exc.detail, now=now, **context)
+        if isinstance(exc, ChatError):  # e.g. a locked room, from storage
+            self.refuse(exc, now=now, **context)
         elif isinstance(exc, DatabaseError):
             log.warning("database error in room %s: %s", self.where, exc)
-            self.refuse(
-                ErrorCode.UNAVAILABLE,
-                "Storage is unavailable; nothing was stored. Send it again "
-                "(with the same client_id) in a moment.",
-                now=now,
-                **context,
-            )
+            self.refuse(storage_unavailable(), now=now, **context)
         else:
             log.exception("frame in room %s failed", self.where)
-            self.refuse(
+            failed = ChatError(
                 ErrorCode.UNAVAILABLE,
                 "The server could not handle this frame; nothing was stored. Try again.",
-                now=now,
-                **context,
             )
+            self.refuse(failed, now=now, **context)
 
     async def take_token(self, **context) -> bool:
         """The per-user rate limit; a refusal counts toward the 1008 close."""
         try:
             await posting.take_token(self.user)
         except RateLimited as exc:
-            self.refuse(exc.code, exc.detail, **context)
+            self.refuse(exc, **context)
             return False
         self._strikes = 0
         return True
 
-    def refuse(self, code: str, detail: str, now: bool = False, **context) -> None:
-        """Answer a refused frame with an error; refused CHAT_RATE_LIMIT_CLOSE_AFTER
-        times in a row (not for `unavailable`: not the client's fault), close 1008."""
+    def refuse(self, error: ChatError, now: bool = False, **context) -> None:
+        """Answer a refused frame with an `error` frame of the error's code and
+        detail (and `context`: v2's room, client_id); refused
+        CHAT_RATE_LIMIT_CLOSE_AFTER times in a row (not for `unavailable`: not
+        the client's fault), close 1008."""
+        code = error.code
         metrics.ERRORS.labels(code).inc()
         self._errors += 1
         # Sampled: the 1st, 2nd, 4th, 8th... error of a socket (a flood of bad
@@ -240,7 +236,8 @@ class BaseSocket(AsyncWebsocketConsumer):
                     self.state = SocketState.CLOSING
                     asyncio.create_task(self._close_for_refusals())
                 return
-        self.reply(events.error_frame(str(code), detail, **context), now=now)
+        frame = events.error_frame(code.value, error.detail, **context)
+        self.reply(frame, now=now)
 
     async def _close_for_refusals(self) -> None:
         log_event(log, "close", room=self.where, user=self.username, reason="refused")

@@ -16,16 +16,15 @@ import asyncio
 import logging
 from typing import Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
-from .. import actions, events
+from .. import actions, db, events
 from ..protocol import CloseCode
 from .outbox import Outbox
 
 log = logging.getLogger("chat.realtime")
 
-messages_after = database_sync_to_async(actions.messages_after)
+messages_after = db.reads(actions.messages_after)
 
 
 class StreamOwner(Protocol):

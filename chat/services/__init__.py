@@ -2,7 +2,7 @@
 
 The v1 and v2 sockets and the HTTP API parse a request, then call a function
 here, then reply. These functions are synchronous ORM code (async callers
-wrap them in database_sync_to_async): they check access with chat.access,
+wrap them in chat.db's writes or reads): they check access with chat.access,
 change state in one transaction, append the change to the room's event log
 (chat.actions.take_seq/insert_event, so it takes the room's next seq in that
 transaction), and publish it after commit (chat.broadcast.publish_on_commit).

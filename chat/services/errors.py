@@ -1,50 +1,46 @@
-"""The refusals of the services: a protocol code, a detail the user can act
-on, and the HTTP status an HTTP caller answers with.
-
-A ServiceError is a FrameError, so a socket that catches FrameError sends it
-as an `error` frame unchanged.
+"""The refusals of the services, each a ChatError (chat/protocol.py) of one
+code: `NotFound("No room named 'x'.")`. A socket sends it as an `error` frame
+and the API answers with its status; both read `code` and `detail` only.
 """
 
-from ..protocol import HTTP_STATUS, ErrorCode, FrameError
+from typing import ClassVar
+
+from ..protocol import ChatError, ErrorCode
 
 
-class ServiceError(FrameError):
-    """A refused request; nothing was changed."""
+class ServiceError(ChatError):
+    """A refused request; nothing was changed. Subclasses name the code."""
 
-    code: ErrorCode
+    default_code: ClassVar[ErrorCode]
 
     def __init__(self, detail: str, code: ErrorCode | None = None) -> None:
-        super().__init__(code or type(self).code, detail)
-
-    @property
-    def status(self) -> int:
-        return HTTP_STATUS.get(self.code, 400)
+        super().__init__(code or self.default_code, detail)
 
 
 class NotFound(ServiceError):
     """No such room, message or user, or one the caller may not see."""
 
-    code = ErrorCode.NOT_FOUND
+    default_code = ErrorCode.NOT_FOUND
 
 
 class Forbidden(ServiceError):
     """The caller sees it but may not do this (not the author, not an owner)."""
 
-    code = ErrorCode.FORBIDDEN
+    default_code = ErrorCode.FORBIDDEN
 
 
 class Conflict(ServiceError):
-    code = ErrorCode.CONFLICT
+    default_code = ErrorCode.CONFLICT
 
 
 class TooMany(ServiceError):
     """Over a per-user limit (rooms made per hour); try again later."""
 
-    code = ErrorCode.RATE_LIMITED
+    default_code = ErrorCode.RATE_LIMITED
 
 
 class BadRequest(ServiceError):
-    code = ErrorCode.BAD_FRAME
+    default_code = ErrorCode.BAD_FRAME
 
 
 def no_room(name: str) -> NotFound:

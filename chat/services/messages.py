@@ -69,7 +69,7 @@ def _change(room: Room, change) -> dict | None:
 def edit_message(user, name: str, seq: int, text: str) -> dict | None:
     """The author replaces a message's text (validated as a post); the old
     text is kept (MessageEdit); mentions are re-parsed. The `edited` frame."""
-    text = parse_post({"message": text}).text  # FrameError: empty, too_long...
+    text = parse_post({"message": text}).text  # ChatError: empty, too_long...
     room = _room(user, name)
 
     def change(event_seq: int) -> dict:

@@ -51,7 +51,7 @@ _INLINE_IMAGES = {
 
 
 class TooLarge(ServiceError):
-    code = ErrorCode.TOO_LONG
+    default_code = ErrorCode.TOO_LONG
 
 
 class LimitedUploadHandler(TemporaryFileUploadHandler):

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from chat import actions
 from chat.models import Message
+from chat.protocol import ChatError, ErrorCode
 from testing.services import postgres_url
 
 
@@ -27,7 +28,8 @@ def test_a_post_postgresql_refuses_fails_alone(users):
     requests[7] = actions.PostRequest("lobby", users[1], "bad\x00post", "c7")
     results = actions.store_posts(requests)
     refused = results[7]
-    assert isinstance(refused, actions.PostRefused) and refused.code == "bad_frame"
+    assert isinstance(refused, ChatError) and refused.code == ErrorCode.BAD_FRAME
+    assert "database refused" in refused.detail, refused.detail
     stored = [r for i, r in enumerate(results) if i != 7]
     assert all(isinstance(r, tuple) and r[1] for r in stored), stored
     seqs = sorted(r[0]["seq"] for r in stored if isinstance(r, tuple))

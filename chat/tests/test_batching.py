@@ -9,8 +9,9 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from chat import actions, batching
-from chat.actions import PostRefused, PostRequest
+from chat.actions import PostRequest
 from chat.models import Message, Room
+from chat.protocol import ChatError, ErrorCode
 
 store_posts = database_sync_to_async(actions.store_posts)
 
@@ -45,7 +46,9 @@ async def test_locked_room_refused_without_taking_a_seq(make_user):
     results = await store_posts(
         [PostRequest("ro", alice, "no", None), PostRequest("open", alice, "yes", None)]
     )
-    assert isinstance(results[0], PostRefused) and results[0].code == "forbidden"
+    refused = results[0]
+    assert isinstance(refused, ChatError) and refused.code == ErrorCode.FORBIDDEN
+    assert refused.detail == "Room 'ro' is locked: read only."
     assert results[1][0]["seq"] == 1
     room = await database_sync_to_async(Room.objects.get)(name="ro")
     assert room.last_seq == 0
@@ -89,7 +92,8 @@ async def test_batcher_passes_refusals_to_their_caller_only(make_user):
         return_exceptions=True,
     )
     assert ok[0]["seq"] == 1
-    assert isinstance(refused, PostRefused)
+    assert isinstance(refused, ChatError) and refused.code == ErrorCode.FORBIDDEN
+    assert "locked" in refused.detail
 
 
 async def test_handshakes_at_once_each_get_their_own_tokens_user(make_user):

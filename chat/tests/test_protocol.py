@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from chat import protocol
 from chat.protocol import (
+    ChatError,
     ErrorCode,
-    FrameError,
     HistoryFrame,
     PostFrame,
     TypingFrame,
@@ -21,7 +21,7 @@ from chat.protocol import (
 def _outcome(parse, text):
     try:
         return parse(text)
-    except FrameError as exc:
+    except ChatError as exc:
         return (exc.code, exc.detail)
 
 
@@ -110,7 +110,7 @@ def test_parsed_frames_are_typed():
     assert parse_frame('{"type": "history", "before": 9}') == HistoryFrame(
         before=9, limit=50
     )
-    with pytest.raises(FrameError) as refused:
+    with pytest.raises(ChatError) as refused:
         parse_frame('{"type": "history", "limit": 0}')
     assert refused.value.code == ErrorCode.BAD_FRAME
     assert refused.value.detail == '"limit" must be an integer from 1 to 100.'

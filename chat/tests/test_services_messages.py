@@ -7,9 +7,8 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from chat import actions
-from chat.actions import PostRefused
 from chat.models import Mention, MessageEdit
-from chat.protocol import FrameError
+from chat.protocol import ChatError, ErrorCode
 from chat.services import messages, rooms
 
 
@@ -36,9 +35,10 @@ def _made(frame: dict | None) -> dict:
 
 
 def _refused(code: str, call, *args):
-    with pytest.raises(FrameError) as info:
+    with pytest.raises(ChatError) as info:
         call(*args)
     assert info.value.code == code, info.value.detail
+    assert info.value.detail.strip(), "a refusal says what was wrong"
     return info.value
 
 
@@ -154,11 +154,14 @@ def test_a_reply_to_a_reply_joins_the_root_thread(team):
     thread, _ = actions.history_page("team", None, 10, thread=3)
     assert [m["seq"] for m in thread] == [3, reply["seq"], again["seq"]]
     for bad in (99, 1):  # no message; an event, not a message
-        with pytest.raises(PostRefused) as info:
+        with pytest.raises(ChatError) as info:
             actions.store_post("team", alice, "orphan", None, reply_to=bad)
-        assert info.value.code == "not_found"
-    with pytest.raises(PostRefused):
+        assert info.value.code == ErrorCode.NOT_FOUND
+        assert info.value.detail == f"No message {bad} in room 'team' to reply to."
+    with pytest.raises(ChatError) as info:
         actions.store_post("open", alice, "elsewhere", None, reply_to=3)
+    assert info.value.code == ErrorCode.NOT_FOUND
+    assert info.value.detail == "No message 3 in room 'open' to reply to."
 
 
 def test_mentions_of_members_and_everyone_are_stored_and_framed(team):

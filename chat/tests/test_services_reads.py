@@ -65,7 +65,7 @@ def test_read_positions_move_forward_unless_forced(trio):
 def test_a_bad_read_position_is_a_bad_frame(trio, seq):
     with pytest.raises(ServiceError) as info:
         reads.mark_read(trio[1], "team", seq)
-    assert info.value.code == "bad_frame"
+    assert info.value.code == "bad_frame" and '"seq"' in info.value.detail
 
 
 def test_reading_a_room_one_cannot_see_is_not_found(trio):

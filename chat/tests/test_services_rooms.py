@@ -24,6 +24,7 @@ def _refused(code: str, call, *args):
     with pytest.raises(ServiceError) as info:
         call(*args)
     assert info.value.code == code, info.value.detail
+    assert info.value.detail.strip(), "a refusal says what was wrong"
     return info.value
 
 

@@ -3,12 +3,14 @@
 - `ChatClient`: the version 2 socket, one per user; exactly-once in-order
   events per room, resume, reconnect, posts retried until acknowledged.
 - `RestClient`: the HTTP API; `login()` turns a password into a token.
-- `ChatError`: every refusal, with the server's `code` and `detail`.
+- `ChatError`: every refusal, with the server's `code` and `detail`;
+  `ErrorCode` and `CloseCode` name the codes (generated from the server's).
 
 See docs/clients.md in the server's repository for a bot in 20 lines.
 """
 
 from . import events
+from .codes import CloseCode, ErrorCode
 from .errors import AccessEnded, ChatError
 from .events import Event, Message
 from .realtime import ChatClient, SeqStore
@@ -18,6 +20,8 @@ __all__ = [
     "AccessEnded",
     "ChatClient",
     "ChatError",
+    "CloseCode",
+    "ErrorCode",
     "Event",
     "Message",
     "RestClient",

@@ -2,7 +2,8 @@
 
 The server answers every refusal with a code and a detail (a frame's `error`,
 an HTTP body `{"code","detail"}`); both become a `ChatError` here, so a bot
-handles a refused post the same way whichever transport carried it.
+handles a refused post the same way whichever transport carried it. The codes
+are named in codes.py (ErrorCode, CloseCode), generated from the server's.
 """
 
 from __future__ import annotations
@@ -34,12 +35,3 @@ class AccessEnded(ChatError):
     """The server ended this client's access (close 4403, or HTTP 401):
     logged out, token deleted, password changed, deactivated. Reconnecting
     will not help; the client stops."""
-
-
-# Close codes the client acts on (the server's named codes; docs/protocol.md).
-CLOSE_RATE = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_SERVER_ERROR = 1011
-CLOSE_RESTARTING = 1012
-CLOSE_TOO_SLOW = 4008
-CLOSE_REVOKED = 4403

@@ -34,14 +34,8 @@ from typing import Any
 
 import websockets
 
-from .errors import (
-    CLOSE_RATE,
-    CLOSE_RESTARTING,
-    CLOSE_REVOKED,
-    CLOSE_TOO_BIG,
-    AccessEnded,
-    ChatError,
-)
+from .codes import CloseCode, ErrorCode
+from .errors import AccessEnded, ChatError
 from .events import (
     ROOM_EVENT_TYPES,
     Connected,
@@ -325,7 +319,7 @@ class ChatClient:
                 if status in (401, 403):
                     await self._stop(
                         AccessEnded(
-                            "unauthorized",
+                            ErrorCode.UNAUTHORIZED,
                             f"The server refused the handshake ({status}): "
                             "check the token.",
                             status=status,
@@ -352,20 +346,19 @@ class ChatClient:
             if self._closing:
                 return
             self._next_url += 1  # that server failed or is going: the next one
-            if code == CLOSE_REVOKED:
-                await self._stop(
-                    AccessEnded("revoked", "The server ended this access (4403).")
-                )
+            if code == CloseCode.REVOKED:
+                ended = f"The server ended this access ({CloseCode.REVOKED.value})."
+                await self._stop(AccessEnded("revoked", ended))
                 return
             self.seqs.save()
             self._queue.put_nowait(Disconnected({"type": "disconnected"}, code, reason))
             self.reconnects += 1
-            if code == CLOSE_RESTARTING:
+            if code == CloseCode.SERVICE_RESTART:
                 delay = random.uniform(0, self.backoff)  # another process is up
             else:
                 delay = min(self.backoff_max, self.backoff * 2**attempt)
                 delay *= random.uniform(0.5, 1.0)  # jitter: not all at once
-                if code in (CLOSE_RATE, CLOSE_TOO_BIG):
+                if code in (CloseCode.POLICY_VIOLATION, CloseCode.MESSAGE_TOO_BIG):
                     delay = max(delay, 5.0)
             attempt += 1
             await asyncio.sleep(delay)
@@ -383,7 +376,9 @@ class ChatClient:
         if self.on_frame is not None:
             self.on_frame(hello)
         if hello.get("type") != "hello":
-            raise ChatError("bad_frame", f"Expected hello, got {hello.get('type')!r}.")
+            raise ChatError(
+                ErrorCode.BAD_FRAME, f"Expected hello, got {hello.get('type')!r}."
+            )
         event = user_event(hello)
         assert isinstance(event, Hello)
         self.username = event.username
@@ -511,7 +506,7 @@ class ChatClient:
         client_id = frame.get("client_id")
         pending = self._pending.get(str(client_id)) if client_id else None
         if pending is not None:
-            if code == "unavailable":  # nothing stored: the same post again
+            if code == ErrorCode.UNAVAILABLE:  # nothing stored: the same post again
                 asyncio.get_running_loop().call_later(
                     1.0,
                     lambda: asyncio.ensure_future(self._send_if_open(pending.frame)),
@@ -532,7 +527,7 @@ class ChatClient:
                 if futures:
                     futures.popleft().set_exception(ChatError(code, detail, room=room))
                     return
-            elif due and due[0] == "sync" and code == "not_found":
+            elif due and due[0] == "sync" and code == ErrorCode.NOT_FOUND:
                 due.popleft()  # not (or no longer) a room we may read
                 self._resyncing.discard(str(room))
                 self._held.pop(str(room), None)
