@@ -173,14 +173,20 @@ def mark_read(user, name: str, seq: int, force: bool = False) -> dict:
     room = access.readable_room(user, name)
     if room is None:
         raise no_room(name)
-    if room.kind == Room.Kind.PUBLIC:
-        Membership.objects.get_or_create(room=room, user=user)
     seq = min(seq, room.last_seq)
     moved = Membership.objects.filter(room=room, user=user)
     if not force:
         moved = moved.filter(last_read_seq__lt=seq)
     changed = moved.exclude(last_read_seq=seq).update(last_read_seq=seq)
     new = summary(user, room)
+    if new is None and room.kind == Room.Kind.PUBLIC:
+        # Not a member yet (checked only now: a read frame costs no more
+        # queries than it must, issue 13.4): a read makes one, at `seq`.
+        _, created = Membership.objects.get_or_create(
+            room=room, user=user, defaults={"last_read_seq": seq}
+        )
+        changed = created and seq > 0
+        new = summary(user, room)
     if new is None:  # left meanwhile
         raise no_room(name)
     if changed:

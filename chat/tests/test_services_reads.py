@@ -61,6 +61,16 @@ def test_read_positions_move_forward_unless_forced(trio):
     assert Membership.objects.get(user=bob, room__name="team").last_read_seq == 3
 
 
+def test_reading_a_public_room_makes_the_reader_a_member_at_that_position(trio):
+    alice, _, carol = trio
+    rooms.create_room(alice, "open")  # 1
+    actions.store_post("open", alice, "one", None)  # 2
+    actions.store_post("open", alice, "two", None)  # 3
+    marked = reads.mark_read(carol, "open", 2)
+    assert (marked["last_read_seq"], marked["unread"]) == (2, 1)
+    assert Membership.objects.get(user=carol, room__name="open").last_read_seq == 2
+
+
 @pytest.mark.parametrize("seq", [-1, "3", None, True, 1.5])
 def test_a_bad_read_position_is_a_bad_frame(trio, seq):
     with pytest.raises(ServiceError) as info:
