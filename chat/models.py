@@ -39,7 +39,8 @@ class Room(models.Model):
     last_seq = models.BigIntegerField(default=0)
     # How many message events the room has: the msg_no of its newest one,
     # bumped with last_seq under the same lock (unread counts: services.reads).
-    last_msg_no = models.BigIntegerField(default=0)
+    # A database default too, for rooms inserted by raw SQL (bench/capacity.py).
+    last_msg_no = models.BigIntegerField(default=0, db_default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
     locked = models.BooleanField(
         default=False, help_text="A locked room can be read but not posted to."

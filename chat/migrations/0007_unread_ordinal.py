@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="room",
             name="last_msg_no",
-            field=models.BigIntegerField(default=0),
+            field=models.BigIntegerField(db_default=0, default=0),
         ),
         migrations.RunPython(number_messages, migrations.RunPython.noop),
         migrations.RemoveIndex(
