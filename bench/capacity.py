@@ -129,18 +129,21 @@ def _hammer(url, user_id, conns, batch, rooms, seconds) -> int:
                         tuple,
                         conn.execute(
                             "UPDATE chat_room SET last_seq = last_seq + %s, "
+                            "last_msg_no = last_msg_no + %s, "
                             "last_message_at = now() WHERE name = %s AND NOT locked "
-                            "RETURNING id, last_seq",
-                            [batch, room],
+                            "RETURNING id, last_seq, last_msg_no",
+                            [batch, batch, room],
                         ).fetchone(),
-                    )
+                    )[:2]
                     with conn.cursor() as cur:
+                        # Every event is a message here: msg_no == seq.
                         cur.executemany(
-                            "INSERT INTO chat_message (room_id, seq, user_id, text, "
-                            "client_id, created_at) VALUES (%s, %s, %s, %s, %s, now())",
+                            "INSERT INTO chat_message (room_id, seq, msg_no, "
+                            "user_id, text, client_id, created_at) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, now())",
                             [
-                                (room_id, last - batch + k + 1, user_id, "hello", None)
-                                for k in range(batch)
+                                (room_id, seq, seq, user_id, "hello", None)
+                                for seq in range(last - batch + 1, last + 1)
                             ],
                         )
                 done[n] += batch

@@ -28,7 +28,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Field, Q
+from django.db.models import Field, Q, Subquery
 from django.utils import timezone
 
 from . import mentions
@@ -142,7 +142,10 @@ def insert_event(
     data: dict | None = None,
     text: str = "",
 ) -> dict:
-    """Store event `seq` (from take_seq, same transaction); return its frame."""
+    """Store event `seq` (from take_seq, same transaction); return its frame.
+
+    Not a message: it takes no msg_no and carries the room's count so far,
+    read in the statement, under the lock take_seq took."""
     now = timezone.now()
     Message.objects.create(
         room=room,
@@ -153,6 +156,7 @@ def insert_event(
         kind=kind,
         target=target,
         data=data,
+        msg_no=Subquery(Room.objects.filter(pk=room.pk).values("last_msg_no")),
     )
     row = {
         "seq": seq,
@@ -224,9 +228,12 @@ class PostRequest:
 # The batch form of _NEXT_SEQ_SQL: k numbers at once, and no number at all for
 # a locked room (no row comes back), so a refusal leaves no gap. By name, so
 # that a batch needs no query to find its rooms first.
+# Every post is a message event: it takes the room's next msg_no too (the
+# ordinal unread counts subtract: models.Message.msg_no), under the same lock.
 _NEXT_SEQS_SQL = (
-    "UPDATE chat_room SET last_seq = last_seq + %s, last_message_at = %s "
-    "WHERE name = %s AND NOT locked RETURNING id, last_seq"
+    "UPDATE chat_room SET last_seq = last_seq + %s, last_msg_no = last_msg_no + %s, "
+    "last_message_at = %s WHERE name = %s AND NOT locked "
+    "RETURNING id, last_seq, last_msg_no"
 )
 
 
@@ -246,7 +253,16 @@ def _insert_messages_sql() -> str:
     )
 
 
-_INSERT_FIELDS = ("room", "seq", "user", "text", "client_id", "created_at", "reply_to")
+_INSERT_FIELDS = (
+    "room",
+    "seq",
+    "user",
+    "text",
+    "client_id",
+    "created_at",
+    "reply_to",
+    "msg_no",
+)
 
 
 def store_posts(requests: list[PostRequest]) -> list[tuple[dict, bool] | Exception]:
@@ -341,8 +357,10 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                         results[i] = refusal
                     continue
                 room_id, seq = found[0], found[1] - len(indexes)
+                msg_no = found[2] - len(indexes)
                 for i in indexes:
                     seq += 1
+                    msg_no += 1
                     req = requests[i]
                     root = None if req.reply_to is None else roots[req.reply_to]
                     rows.append(
@@ -354,6 +372,7 @@ def _store_new(requests: list[PostRequest], todo: list[int], results: list) -> N
                             req.client_id,
                             stored_now,
                             root,
+                            msg_no,
                         )
                     )
                     frame = frames[i] = message_frame(
@@ -424,15 +443,42 @@ def _count_replies(replies: list[tuple[int, int, int]]) -> None:
         Message.objects.filter(pk=pk).update(data=data)
 
 
-def _next_seqs(cursor, name: str, count: int, now) -> tuple[int, int] | None:
-    """(room id, its new last_seq) after taking `count` seqs, or None if the
-    room is locked. A room used for the first time is created."""
-    cursor.execute(_NEXT_SEQS_SQL, [count, now, name])
+def _next_seqs(cursor, name: str, count: int, now) -> tuple[int, int, int] | None:
+    """(room id, its new last_seq, its new last_msg_no) after taking `count`
+    seqs and msg_nos, or None if the room is locked. A room used for the first
+    time is created."""
+    cursor.execute(_NEXT_SEQS_SQL, [count, count, now, name])
     found = cursor.fetchone()
     if found is None and not get_room(name).locked:
-        cursor.execute(_NEXT_SEQS_SQL, [count, now, name])
+        cursor.execute(_NEXT_SEQS_SQL, [count, count, now, name])
         found = cursor.fetchone()
     return found
+
+
+# msg_no recomputed from the log (models.Message.msg_no): each event's count
+# of message events up to it, by a window over the room's (room, seq) index.
+# Rows that already hold the right number are left alone.
+_NUMBER_SQL = (
+    "UPDATE chat_message SET msg_no = counted.n FROM ("
+    "SELECT id, SUM(CASE WHEN kind = 'message' THEN 1 ELSE 0 END) "
+    "OVER (ORDER BY seq) AS n FROM chat_message WHERE room_id = %s"
+    ") AS counted WHERE chat_message.id = counted.id "
+    "AND (chat_message.msg_no IS NULL OR chat_message.msg_no <> counted.n)"
+)
+_LAST_MSG_NO_SQL = (
+    "UPDATE chat_room SET last_msg_no = (SELECT COUNT(*) FROM chat_message "
+    "WHERE room_id = %s AND kind = 'message') WHERE id = %s"
+)
+
+
+def number_messages(room_ids) -> None:
+    """Recompute msg_no and last_msg_no of these rooms from their logs (after
+    an import of rows that lack them; migration 0007 fills old rows the same
+    way). One transaction per room, under its row's lock."""
+    for room_id in room_ids:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_LAST_MSG_NO_SQL, [room_id, room_id])  # takes the lock
+            cursor.execute(_NUMBER_SQL, [room_id])
 
 
 def _latest(

@@ -9,7 +9,13 @@ class RoomAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "last_seq", "last_message_at", "locked"]
     list_filter = ["kind", "locked"]
     search_fields = ["name"]
-    readonly_fields = ["last_seq", "last_message_at", "created_at", "dm_key"]
+    readonly_fields = [
+        "last_seq",
+        "last_msg_no",
+        "last_message_at",
+        "created_at",
+        "dm_key",
+    ]
     actions = ["lock", "unlock"]
 
     @admin.action(description="Lock selected rooms (read only: posts refused)")
@@ -33,6 +39,7 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = [
         "room",
         "seq",
+        "msg_no",
         "user",
         "text",
         "client_id",

@@ -26,6 +26,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from .actions import number_messages
 from .logfmt import log_event
 from .models import Message, MessageEdit, Room
 from .services.messages import moderate_delete
@@ -143,13 +144,19 @@ def import_rows(stream: IO[str]) -> int:
     `migrate`), or over the same rows. Fields this version does not have are
     ignored. Sequences are moved past the imported keys (PostgreSQL)."""
     seen: set[type[models.Model]] = set()
+    rooms: set[int] = set()
     count = 0
     for obj in serializers.deserialize(
         "jsonl", stream, ignorenonexistent=True, handle_forward_references=True
     ):
         obj.save()
         seen.add(type(obj.object))
+        if isinstance(obj.object, Room):
+            rooms.add(obj.object.pk)
         count += 1
+    # An export older than Message.msg_no lacks it: the ordinals are a
+    # function of the log, so they are recomputed (unchanged when present).
+    number_messages(sorted(rooms))
     statements = connection.ops.sequence_reset_sql(no_style(), list(seen))
     if statements:
         with connection.cursor() as cursor:

@@ -2,16 +2,21 @@
 
 Unread = message events with seq > the member's last_read_seq, not deleted,
 not the member's own; mentions = those of them that mention the member
-(`@name`, `@room`, `@all`: chat.mentions). Both are COUNTED from the log with
-indexed queries (the partial index chat_message_unread, chat_mention (room,
-seq)), one query for all of a user's rooms, never kept as counters that
-could drift (bench/unread.py measures it).
+(`@name`, `@room`, `@all`: chat.mentions). Both are COUNTED from the log,
+never kept as counters that could drift, in one query for all of a user's
+rooms (bench/unread.py measures it; docs/performance.md, "Unread counts").
+
+Unread is not counted row by row: every message has its room's next ordinal
+(Message.msg_no, taken with the seq under the room row's lock; other events
+carry the count so far), so the messages past a read position R number
+room.last_msg_no - the msg_no at seq R (one index probe), less the deleted
+ones past R (few: the partial index chat_message_deleted) and one's own live
+ones past R (chat_message_own). Mentions are few rows: counted from
+chat_mention (room, seq). _SUMMARIES_SQL has the details.
 """
 
-from typing import Any
-
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, Q
 
 from .. import access
 from ..actions import message_frames
@@ -20,63 +25,65 @@ from ..events import iso_ts, read_frame, room_frame
 from ..models import Membership, Mention, Message, Room
 from .errors import BadRequest, no_room
 
+# Every summary of a user (or of one room: `{room}`), with its counts, in one
+# statement that SQLite and PostgreSQL both plan as one index probe or range
+# per subquery and room. Written out, not built with the ORM: building and
+# compiling the four correlated subqueries cost twice as much as running them
+# (docs/performance.md, "Unread counts"). The kind and deleted_at terms are
+# literals so that they match the partial indexes' conditions.
+#  - read: the count of message events up to R = the msg_no of event R (of
+#    the newest event before it, should R ever be missing; 0 for R = 0);
+#  - deleted: deleted messages past R (chat_message_deleted, few rows);
+#  - own: one's own live messages past R (chat_message_own);
+#  - mentions: chat_mention rows past R naming the user or everyone, not by
+#    the user (a row names its author, and a deleted message's rows are gone,
+#    chat.mentions.forget), one per message.
+_SUMMARIES_SQL = """
+SELECT r.id, r.name, r.kind, r.topic, r.last_seq, m.last_read_seq,
+  r.last_msg_no
+  - COALESCE((SELECT e.msg_no FROM chat_message e
+      WHERE e.room_id = m.room_id AND e.seq <= m.last_read_seq
+      ORDER BY e.seq DESC LIMIT 1), 0)
+  - (SELECT COUNT(*) FROM chat_message d
+      WHERE d.room_id = m.room_id AND d.seq > m.last_read_seq
+      AND d.kind = 'message' AND d.deleted_at IS NOT NULL)
+  - (SELECT COUNT(*) FROM chat_message o
+      WHERE o.room_id = m.room_id AND o.user_id = m.user_id
+      AND o.seq > m.last_read_seq AND o.kind = 'message' AND o.deleted_at IS NULL),
+  (SELECT COUNT(DISTINCT n.seq) FROM chat_mention n
+      WHERE n.room_id = m.room_id AND n.seq > m.last_read_seq
+      AND (n.user_id = m.user_id OR n.user_id IS NULL)
+      AND (n.author_id IS NULL OR n.author_id <> m.user_id)),
+  m.notify
+FROM chat_membership m JOIN chat_room r ON r.id = m.room_id
+WHERE m.user_id = %s {room}
+ORDER BY r.last_seq DESC, r.name
+"""
+_KEYS = (
+    "room_id",
+    "room",
+    "kind",
+    "topic",
+    "last_seq",
+    "last_read_seq",
+    "unread",
+    "mentions",
+    "notify",
+)
 
-def _count(queryset, distinct: str | None = None):
-    # COUNT(*), not COUNT(id): the rows are counted from the index alone
-    # (PostgreSQL's index-only scan), never read from the table.
-    count = Count(distinct, distinct=True) if distinct else Count("*")
-    return Coalesce(
-        Subquery(
-            queryset.order_by().values("room").annotate(n=count).values("n")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(0),
-    )
+
+def _with_counts(user_id: int, room_id: int | None = None) -> list[dict]:
+    """Each membership's summary fields and counts (and its room_id)."""
+    sql = _SUMMARIES_SQL.format(room="" if room_id is None else "AND m.room_id = %s")
+    params = [user_id] if room_id is None else [user_id, room_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip(_KEYS, row)) for row in cursor.fetchall()]
 
 
-def _unread():
-    return _count(
-        Message.objects.filter(
-            room=OuterRef("room"),
-            seq__gt=OuterRef("last_read_seq"),
-            kind=Message.Kind.MESSAGE,
-            deleted_at=None,
-        ).exclude(user=OuterRef("user"))
-    )
-
-
-def _mentions():
-    return _count(
-        # No join: a Mention row names its author, and a deleted message's
-        # rows are gone (chat.mentions.forget).
-        Mention.objects.filter(
-            Q(user=OuterRef("user")) | Q(user=None),
-            room=OuterRef("room"),
-            seq__gt=OuterRef("last_read_seq"),
-        ).exclude(author=OuterRef("user")),
-        "seq",
-    )
-
-
-def _with_counts(memberships):
-    return memberships.select_related("room").annotate(
-        unread=_unread(), mention_count=_mentions()
-    )
-
-
-def _summary(membership: Any, members: list[str] | None) -> dict:
-    """`membership` carries the `unread` and `mention_count` annotations."""
-    room = membership.room
-    summary = {
-        "room": room.name,
-        "kind": room.kind,
-        "topic": room.topic,
-        "last_seq": room.last_seq,
-        "last_read_seq": membership.last_read_seq,
-        "unread": membership.unread,
-        "mentions": membership.mention_count,
-        "notify": membership.notify,
-    }
+def _summary(row: dict, members: list[str] | None) -> dict:
+    """`row`: from _with_counts."""
+    summary = {key: row[key] for key in _KEYS[1:]}
     if members is not None:
         summary["members"] = members
     return summary
@@ -99,21 +106,18 @@ def summaries(user) -> list[dict]:
     /api/v1/rooms), most recently active first."""
     if not access.is_active_user(user):
         return []
-    memberships = list(
-        _with_counts(Membership.objects.filter(user=user)).order_by(
-            "-room__last_seq", "room__name"
-        )
-    )
-    listed = [m.room_id for m in memberships if m.room.kind != Room.Kind.PUBLIC]
+    memberships = _with_counts(user.pk)
+    listed = [m["room_id"] for m in memberships if m["kind"] != Room.Kind.PUBLIC]
     members = _members(listed) if listed else {}
-    return [_summary(m, members.get(m.room_id)) for m in memberships]
+    return [_summary(m, members.get(m["room_id"])) for m in memberships]
 
 
 def summary(user, room: Room) -> dict | None:
     """The v2 summary of `room` for `user`; None if not a member."""
-    membership = _with_counts(Membership.objects.filter(user=user, room=room)).first()
-    if membership is None:
+    found = _with_counts(user.pk, room.pk)
+    if not found:
         return None
+    membership = found[0]
     members = None
     if room.kind != Room.Kind.PUBLIC:
         members = _members([room.pk])[room.pk]
@@ -169,14 +173,20 @@ def mark_read(user, name: str, seq: int, force: bool = False) -> dict:
     room = access.readable_room(user, name)
     if room is None:
         raise no_room(name)
-    if room.kind == Room.Kind.PUBLIC:
-        Membership.objects.get_or_create(room=room, user=user)
     seq = min(seq, room.last_seq)
     moved = Membership.objects.filter(room=room, user=user)
     if not force:
         moved = moved.filter(last_read_seq__lt=seq)
     changed = moved.exclude(last_read_seq=seq).update(last_read_seq=seq)
     new = summary(user, room)
+    if new is None and room.kind == Room.Kind.PUBLIC:
+        # Not a member yet (checked only now: a read frame costs no more
+        # queries than it must, issue 13.4): a read makes one, at `seq`.
+        _, created = Membership.objects.get_or_create(
+            room=room, user=user, defaults={"last_read_seq": seq}
+        )
+        changed = created and seq > 0
+        new = summary(user, room)
     if new is None:  # left meanwhile
         raise no_room(name)
     if changed:

@@ -97,6 +97,30 @@ def test_export_refuses_an_unknown_room_or_user(history):
         lines("--user", "carol")
 
 
+def test_an_export_without_message_ordinals_imports_with_them_recomputed(history):
+    """An export made before Message.msg_no (migration 0007) lacks it and
+    Room.last_msg_no: the import numbers the rooms' logs again, so unread
+    counts and the next post's ordinal are right."""
+    before = lines()
+    numbers = sorted(Message.objects.values_list("room__name", "seq", "msg_no"))
+    for row in before:
+        row["fields"].pop("msg_no", None)
+        row["fields"].pop("last_msg_no", None)
+    dump = "".join(json.dumps(row) + "\n" for row in before)
+    Message.objects.all().delete()
+    Room.objects.all().delete()
+    ApiToken.objects.all().delete()
+    get_user_model().objects.all().delete()
+    call_command("chat_import", "-", stdin=io.StringIO(dump), stderr=io.StringIO())
+    assert sorted(Message.objects.values_list("room__name", "seq", "msg_no")) == numbers
+    assert dict(Room.objects.values_list("name", "last_msg_no")) == {
+        "lobby": 6,
+        "dev": 1,
+    }
+    actions.store_post("lobby", history[0], "after import", None)
+    assert Message.objects.get(room__name="lobby", seq=7).msg_no == 7
+
+
 def test_import_over_existing_rows_is_refused_whole(history):
     """An import that conflicts with rows already there loads nothing and
     says to import into an empty database."""

@@ -1,11 +1,12 @@
-"""Gap-free seqs under real concurrency, on PostgreSQL: the hot path
-(actions.store_posts, batched) and the other events (chat.services) from
-several threads, each on its own connection, at once.
+"""Gap-free seqs and message ordinals (msg_no) under real concurrency, on
+PostgreSQL: the hot path (actions.store_posts, batched) and the other events
+(chat.services) from several threads, each on its own connection, at once.
 
 On SQLite these cannot fail: its one writer at a time serialises any
 SELECT-then-UPDATE. On PostgreSQL (READ COMMITTED) a seq read before the
 room row is locked is stale: this test fails on that mutation (checked by
-replacing _NEXT_SEQS_SQL with a SELECT followed by an UPDATE).
+replacing _NEXT_SEQS_SQL with a SELECT followed by an UPDATE), and on the
+same mutation of the msg_no (last_msg_no read by a SELECT before the lock).
 Skipped without a PostgreSQL DATABASE_URL (failed under CI=true).
 """
 
@@ -20,6 +21,7 @@ from chat.services import messages, rooms
 from testing.services import postgres_url
 
 from .test_actions import run_in_threads
+from .test_services_reads import assert_numbered
 
 THREADS = 6
 BATCHES = 20
@@ -35,9 +37,12 @@ def posters(transactional_db):
 
 
 def _assert_gap_free(name: str) -> list[int]:
+    """Seqs 1..N, and the message ordinals (msg_no, taken under the same
+    lock: unread counts subtract them) 1..M among them."""
     seqs = sorted(Message.objects.filter(room__name=name).values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1)), name
     assert Room.objects.get(name=name).last_seq == len(seqs)
+    assert_numbered(name)
     return seqs
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from chat import actions
-from chat.models import Membership, Message
+from chat.models import Membership, Message, Room
 from chat.services import messages, reads, rooms
 from chat.services.errors import ServiceError
 
@@ -61,6 +61,16 @@ def test_read_positions_move_forward_unless_forced(trio):
     assert Membership.objects.get(user=bob, room__name="team").last_read_seq == 3
 
 
+def test_reading_a_public_room_makes_the_reader_a_member_at_that_position(trio):
+    alice, _, carol = trio
+    rooms.create_room(alice, "open")  # 1
+    actions.store_post("open", alice, "one", None)  # 2
+    actions.store_post("open", alice, "two", None)  # 3
+    marked = reads.mark_read(carol, "open", 2)
+    assert (marked["last_read_seq"], marked["unread"]) == (2, 1)
+    assert Membership.objects.get(user=carol, room__name="open").last_read_seq == 2
+
+
 @pytest.mark.parametrize("seq", [-1, "3", None, True, 1.5])
 def test_a_bad_read_position_is_a_bad_frame(trio, seq):
     with pytest.raises(ServiceError) as info:
@@ -103,12 +113,28 @@ def _brute_force(user, room: str) -> tuple[int, int]:
     return unread, mentions
 
 
+def assert_numbered(room: str) -> None:
+    """The message ordinals (models.Message.msg_no) of `room`: its messages
+    are 1..M in seq order with no gap or repeat, every other event carries
+    the count of messages before it, and the room's last_msg_no is M."""
+    count = 0
+    for kind, msg_no in (
+        Message.objects.filter(room__name=room)
+        .order_by("seq")
+        .values_list("kind", "msg_no")
+    ):
+        count += kind == "message"
+        assert msg_no == count, (room, kind, msg_no, count)
+    assert actions.get_room(room).last_msg_no == count
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_counts_equal_a_brute_force_recount_under_random_interleavings(db, seed):
-    """Random posts (some mentioning), edits, deletions, reactions, reads
-    (forward and forced back), leaving and rejoining, by three users in two
-    rooms: after every step each member's unread and mention counts equal a
-    recount from the messages."""
+    """Random posts (some mentioning), edits, deletions (by the author, and
+    by the owner of r0 of anyone's message), reactions, reads (forward and
+    forced back, onto any kind of event), leaving and rejoining, by three
+    users in two rooms: after every step each member's unread and mention
+    counts equal a recount from the messages, and the ordinals are whole."""
     rng = random.Random(seed)
     users = [_user(f"u{i}") for i in range(3)]
     rooms.create_room(users[0], "r0", "private")
@@ -139,6 +165,12 @@ def test_counts_equal_a_brute_force_recount_under_random_interleavings(db, seed)
             )
         elif step < 0.6 and own:
             messages.delete_message(user, room, rng.choice(own))
+        elif step < 0.62 and user == users[0] and room == "r0":
+            live = Message.objects.filter(
+                room__name=room, kind="message", deleted_at=None
+            ).values_list("seq", flat=True)
+            if live:  # the owner deletes anyone's message
+                messages.delete_message(user, room, rng.choice(list(live)))
         elif step < 0.65 and own:
             messages.react(user, room, rng.choice(own), "👍")
         elif step < 0.85:
@@ -151,6 +183,28 @@ def test_counts_equal_a_brute_force_recount_under_random_interleavings(db, seed)
             for summary in reads.summaries(member):
                 expected = _brute_force(member, summary["room"])
                 assert (summary["unread"], summary["mentions"]) == expected
+        assert_numbered(room)
+
+
+def test_renumbering_a_log_gives_back_the_numbers_it_was_stored_with(trio):
+    """actions.number_messages (after an import; migration 0007 numbers old
+    rows the same way) recomputes msg_no and last_msg_no from the log alone:
+    wiped, they come back as the live path stored them."""
+    alice, bob, _ = trio
+    actions.store_post("team", alice, "one", None)  # 3
+    messages.react(bob, "team", 3, "👍")  # 4
+    actions.store_post("team", bob, "two", None)  # 5
+    messages.delete_message(alice, "team", 3)  # 6
+    actions.store_post("team", alice, "three", None)  # 7
+    assert_numbered("team")
+    stored = list(Message.objects.order_by("seq").values_list("seq", "msg_no"))
+    assert [n for _, n in stored] == [0, 0, 1, 1, 2, 2, 3]
+    Message.objects.update(msg_no=None)
+    Room.objects.update(last_msg_no=0)
+    actions.number_messages([actions.get_room("team").pk])
+    assert list(Message.objects.order_by("seq").values_list("seq", "msg_no")) == stored
+    assert_numbered("team")
+    assert _summary(bob)["unread"] == 1  # "three": "one" deleted, "two" his
 
 
 def test_the_mentions_view_lists_others_messages_that_mention_me(trio):
