@@ -28,6 +28,8 @@ from .rooms import ROOM_NAME_RE
 ASSETS = [
     "chat/chat.css",
     "chat/team.css",
+    "chat/fonts/emoji.css",
+    "chat/fonts/emoji.woff2",
     "chat/site.js",
     "chat/switcher.js",
     "chat/index.js",
