@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
@@ -110,6 +111,35 @@ class Invite(models.Model):
         self.save(update_fields=["used_by", "used_at"])
 
 
+DISPLAY_NAME_MAX = 64
+
+
+class InvalidDisplayName(ValueError):
+    """Says what is wrong with a display name."""
+
+
+def clean_display_name(value: str) -> str:
+    """A display name as stored: spaces trimmed and runs of them made one;
+    "" (the username alone) when nothing is left. Refuses more than
+    DISPLAY_NAME_MAX characters and control or format characters (line
+    breaks, bidirectional overrides), saying which."""
+    if not isinstance(value, str):
+        raise InvalidDisplayName("The display name must be text.")
+    cleaned = " ".join(value.split())
+    if len(cleaned) > DISPLAY_NAME_MAX:
+        raise InvalidDisplayName(
+            f"The display name is {len(cleaned)} characters long; "
+            f"the limit is {DISPLAY_NAME_MAX}."
+        )
+    for ch in cleaned:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") and ch != "\u200d":
+            raise InvalidDisplayName(
+                f"The display name may not contain U+{ord(ch):04X} "
+                "(a control or formatting character)."
+            )
+    return cleaned
+
+
 class Preference(models.Model):
     """How the page looks to a user, the same on every device they log in on
     (accounts/preferences.py copies it into the session at login)."""
@@ -125,6 +155,11 @@ class Preference(models.Model):
     theme = models.CharField(max_length=6, choices=THEMES, default="system")
     # A code of settings.LANGUAGES, or "" for the browser's (Accept-Language).
     language = models.CharField(max_length=8, blank=True, default="")
+    # Shown beside the username ("" : the username alone); clean_display_name.
+    display_name = models.CharField(max_length=DISPLAY_NAME_MAX, blank=True, default="")
+    # A 128 px square PNG (chat.services.uploads.avatar_png), named by random
+    # bits that are also its URL's version; "" : initials on a colour.
+    avatar = models.FileField(upload_to="avatars/", blank=True, default="")
 
     def __str__(self) -> str:
         return f"preferences of {self.user}"

@@ -19,7 +19,7 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .models import Preference
+from .models import InvalidDisplayName, Preference, clean_display_name
 
 SESSION_KEY = "preferences"
 THEMES = [code for code, _ in Preference.THEMES]
@@ -79,8 +79,8 @@ def _load_on_login(sender, request, user, **kwargs) -> None:
 
 @require_POST
 def save(request: HttpRequest) -> HttpResponse:
-    """POST theme and/or language: saved for the user (or the visitor's
-    session). Answers JSON to `Accept: application/json`, else goes back to
+    """POST theme and/or language (and a logged-in user's display_name):
+    saved for the user (or the visitor's session). Answers JSON to `Accept: application/json`, else goes back to
     `next`. A value out of its list is refused with 400, saying which."""
     prefs = dict(request.session.get(SESSION_KEY, {}))
     for field, allowed in (("theme", THEMES), ("language", ["", *_language_codes()])):
@@ -91,22 +91,25 @@ def save(request: HttpRequest) -> HttpResponse:
             detail = f"{field} must be one of: {', '.join(repr(a) for a in allowed)}."
             return JsonResponse({"code": "bad_frame", "detail": detail}, status=400)
         prefs[field] = value
+    defaults = {
+        "theme": prefs.get("theme", "system"),
+        "language": prefs.get("language", ""),
+    }
+    # The display name is the user's (chat.services.profiles shows it), not
+    # the session's: only for a logged-in user.
+    if "display_name" in request.POST and request.user.is_authenticated:
+        try:
+            defaults["display_name"] = clean_display_name(request.POST["display_name"])
+        except InvalidDisplayName as exc:
+            return JsonResponse({"code": "bad_frame", "detail": str(exc)}, status=400)
     request.session[SESSION_KEY] = prefs
     if request.user.is_authenticated:
-        Preference.objects.update_or_create(
-            user=request.user,
-            defaults={
-                "theme": prefs.get("theme", "system"),
-                "language": prefs.get("language", ""),
-            },
+        row, _ = Preference.objects.update_or_create(
+            user=request.user, defaults=defaults
         )
+        defaults["display_name"] = row.display_name
     if "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse(
-            {
-                "theme": prefs.get("theme", "system"),
-                "language": prefs.get("language", ""),
-            }
-        )
+        return JsonResponse(defaults)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
