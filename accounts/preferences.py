@@ -10,6 +10,7 @@ browser's language (LocaleMiddleware, Accept-Language).
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -65,7 +66,16 @@ def preferences(request: HttpRequest) -> dict:
     return {
         "theme": prefs.get("theme", "system"),
         "language_chosen": prefs.get("language", ""),
+        "display_name": prefs.get("display_name", ""),
+        "avatar_api_url": "/api/v1/users/me/avatar",
     }
+
+
+@receiver(post_delete, sender=Preference)
+def _delete_avatar_file(sender, instance: Preference, **kwargs) -> None:
+    """A deleted user's (or row's) picture leaves the storage too."""
+    if instance.avatar.name:
+        instance.avatar.storage.delete(instance.avatar.name)
 
 
 @receiver(user_logged_in)
@@ -74,7 +84,11 @@ def _load_on_login(sender, request, user, **kwargs) -> None:
         return
     row = Preference.objects.filter(user=user).first()
     if row is not None:
-        request.session[SESSION_KEY] = {"theme": row.theme, "language": row.language}
+        request.session[SESSION_KEY] = {
+            "theme": row.theme,
+            "language": row.language,
+            "display_name": row.display_name,
+        }
 
 
 @require_POST
@@ -102,12 +116,12 @@ def save(request: HttpRequest) -> HttpResponse:
             defaults["display_name"] = clean_display_name(request.POST["display_name"])
         except InvalidDisplayName as exc:
             return JsonResponse({"code": "bad_frame", "detail": str(exc)}, status=400)
-    request.session[SESSION_KEY] = prefs
     if request.user.is_authenticated:
         row, _ = Preference.objects.update_or_create(
             user=request.user, defaults=defaults
         )
-        defaults["display_name"] = row.display_name
+        defaults["display_name"] = prefs["display_name"] = row.display_name
+    request.session[SESSION_KEY] = prefs
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(defaults)
     target = request.POST.get("next", "")

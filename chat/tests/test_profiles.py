@@ -165,3 +165,25 @@ def test_an_avatar_over_the_upload_limit_is_refused(settings):
     answer = set_avatar(alice, jpeg_with_gps((900, 900)))
     assert answer.status_code == 413, answer.content
     assert "upload limit of 1000 bytes" in answer.json()["detail"]
+
+
+def test_the_settings_panel_shows_the_name_escaped_and_in_german():
+    alice = person("alice")
+    alice.browser.post(
+        "/preferences/", {"display_name": '"><b>x</b>', "language": "de"}
+    )
+    html = alice.browser.get("/chat/").content.decode()
+    assert "Anzeigename" in html and "Bild entfernen" in html
+    assert 'value="&quot;&gt;&lt;b&gt;x&lt;/b&gt;"' in html
+    assert "<b>x</b>" not in html
+
+
+def test_deleting_a_user_deletes_their_picture(settings):
+    from pathlib import Path
+
+    alice = person("alice")
+    set_avatar(alice, jpeg_with_gps())
+    stored = Path(settings.MEDIA_ROOT) / Preference.objects.get(user=alice).avatar.name
+    assert stored.is_file()
+    alice.delete()
+    assert not stored.exists()
