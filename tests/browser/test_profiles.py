@@ -154,6 +154,10 @@ async def test_display_names_and_avatars_beside_usernames(
     member = bob.locator("#member-list .member", has_text="alice")
     await expect(member.locator(".display-name")).to_have_text(HOSTILE)
     await expect(member.locator(".avatar img")).to_have_count(1)
+    # A long name wraps inside its column: nothing wider than the window.
+    assert await bob.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth"
+    ), "the page scrolls sideways"
     for theme in ("light", "dark"):
         # No transitions: axe must see the theme's colours, not a blend.
         await bob.emulate_media(color_scheme=theme, reduced_motion="reduce")
