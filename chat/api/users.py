@@ -12,6 +12,8 @@ from django.http.multipartparser import MultiPartParserError
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from accounts.models import DISPLAY_NAME_FORBIDDEN, DISPLAY_NAME_MAX
+
 from ..services import profiles, uploads
 from ..services.errors import BadRequest
 from . import schemas
@@ -39,16 +41,19 @@ class Profiles(Schema):
 class ProfileParams(Schema):
     names: str = Field(
         ...,
-        max_length=16000,
-        description=f"Comma-separated usernames, at most {profiles.NAMES_MAX}.",
+        max_length=profiles.NAMES_MAX_CHARS,
+        description=f"Comma-separated usernames, at most {profiles.NAMES_MAX} "
+        f"and {profiles.NAMES_MAX_CHARS} characters.",
     )
 
 
 class ProfileChange(Schema):
     display_name: str = Field(
         ...,
+        max_length=DISPLAY_NAME_MAX,
+        pattern=f"^[^{DISPLAY_NAME_FORBIDDEN}]*$",
         description="At most 64 characters, spaces trimmed; empty for none "
-        "(the username alone).",
+        "(the username alone). No control or formatting characters.",
     )
 
 

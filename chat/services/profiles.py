@@ -27,6 +27,7 @@ from . import uploads
 from .errors import BadRequest
 
 NAMES_MAX = 100  # usernames per lookup
+NAMES_MAX_CHARS = 1000  # ... and characters, so the URL stays short
 _VERSION_RE = re.compile(r"^avatars/([A-Za-z0-9_-]{16})\.png$")
 
 

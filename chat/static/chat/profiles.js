@@ -8,7 +8,8 @@
 import { api, enc } from "./api.js";
 import { el, hue } from "./dom.js";
 
-const BATCH = 100;
+const BATCH = 100; // names per request (the server's limit)
+const BATCH_CHARS = 1000; // characters of names per request (the same)
 const cache = new Map(); // username -> {display_name, avatar_url}
 const asked = new Set();
 let queued = new Set();
@@ -33,8 +34,19 @@ async function fetchQueued() {
   timer = null;
   const names = [...queued];
   queued = new Set();
-  for (let i = 0; i < names.length; i += BATCH) {
-    const chunk = names.slice(i, i + BATCH);
+  const chunks = [[]];
+  let chars = 0;
+  for (const name of names) {
+    let chunk = chunks[chunks.length - 1];
+    if (chunk.length && (chunk.length >= BATCH || chars + name.length + 1 > BATCH_CHARS)) {
+      chunk = [];
+      chunks.push(chunk);
+      chars = 0;
+    }
+    chunk.push(name);
+    chars += name.length + 1;
+  }
+  for (const chunk of chunks) {
     try {
       const { users } = await api("GET", `users?names=${enc(chunk.join(","))}`);
       for (const profile of users) learn(profile);
