@@ -1,4 +1,5 @@
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -110,6 +111,44 @@ class Invite(models.Model):
         self.save(update_fields=["used_by", "used_at"])
 
 
+DISPLAY_NAME_MAX = 64
+# Control characters, and formatting ones that change how text around them
+# reads (bidirectional overrides, invisible spaces), and private-use ones;
+# the zero-width joiner of emoji sequences (U+200D) is allowed. The API's
+# schema carries the same class (chat.api.users), so the two agree.
+DISPLAY_NAME_FORBIDDEN = (
+    "\\x00-\\x1f\\x7f-\\x9f\\u00ad\\u061c\\u180e\\u200b\\u200c\\u200e\\u200f"
+    "\\u202a-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb\\ue000-\\uf8ff"
+)
+_FORBIDDEN_RE = re.compile(f"[{DISPLAY_NAME_FORBIDDEN}]")
+
+
+class InvalidDisplayName(ValueError):
+    """Says what is wrong with a display name."""
+
+
+def clean_display_name(value: str) -> str:
+    """A display name as stored: spaces trimmed and runs of them made one;
+    "" (the username alone) when nothing is left. Refuses more than
+    DISPLAY_NAME_MAX characters and control or formatting characters (line
+    breaks, bidirectional overrides: DISPLAY_NAME_FORBIDDEN), saying which."""
+    if not isinstance(value, str):
+        raise InvalidDisplayName("The display name must be text.")
+    bad = _FORBIDDEN_RE.search(value)
+    if bad:
+        raise InvalidDisplayName(
+            f"The display name may not contain U+{ord(bad.group()):04X} "
+            "(a control or formatting character)."
+        )
+    cleaned = " ".join(value.split())
+    if len(cleaned) > DISPLAY_NAME_MAX:
+        raise InvalidDisplayName(
+            f"The display name is {len(cleaned)} characters long; "
+            f"the limit is {DISPLAY_NAME_MAX}."
+        )
+    return cleaned
+
+
 class Preference(models.Model):
     """How the page looks to a user, the same on every device they log in on
     (accounts/preferences.py copies it into the session at login)."""
@@ -125,6 +164,11 @@ class Preference(models.Model):
     theme = models.CharField(max_length=6, choices=THEMES, default="system")
     # A code of settings.LANGUAGES, or "" for the browser's (Accept-Language).
     language = models.CharField(max_length=8, blank=True, default="")
+    # Shown beside the username ("" : the username alone); clean_display_name.
+    display_name = models.CharField(max_length=DISPLAY_NAME_MAX, blank=True, default="")
+    # A 128 px square PNG (chat.services.uploads.avatar_png), named by random
+    # bits that are also its URL's version; "" : initials on a colour.
+    avatar = models.FileField(upload_to="avatars/", blank=True, default="")
 
     def __str__(self) -> str:
         return f"preferences of {self.user}"

@@ -10,6 +10,7 @@ browser's language (LocaleMiddleware, Accept-Language).
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from chat.protocol import ChatError, ErrorCode
 
-from .models import Preference
+from .models import InvalidDisplayName, Preference, clean_display_name
 
 SESSION_KEY = "preferences"
 THEMES = [code for code, _ in Preference.THEMES]
@@ -67,7 +68,16 @@ def preferences(request: HttpRequest) -> dict:
     return {
         "theme": prefs.get("theme", "system"),
         "language_chosen": prefs.get("language", ""),
+        "display_name": prefs.get("display_name", ""),
+        "avatar_api_url": "/api/v1/users/me/avatar",
     }
+
+
+@receiver(post_delete, sender=Preference)
+def _delete_avatar_file(sender, instance: Preference, **kwargs) -> None:
+    """A deleted user's (or row's) picture leaves the storage too."""
+    if instance.avatar.name:
+        instance.avatar.storage.delete(instance.avatar.name)
 
 
 @receiver(user_logged_in)
@@ -76,13 +86,17 @@ def _load_on_login(sender, request, user, **kwargs) -> None:
         return
     row = Preference.objects.filter(user=user).first()
     if row is not None:
-        request.session[SESSION_KEY] = {"theme": row.theme, "language": row.language}
+        request.session[SESSION_KEY] = {
+            "theme": row.theme,
+            "language": row.language,
+            "display_name": row.display_name,
+        }
 
 
 @require_POST
 def save(request: HttpRequest) -> HttpResponse:
-    """POST theme and/or language: saved for the user (or the visitor's
-    session). Answers JSON to `Accept: application/json`, else goes back to
+    """POST theme and/or language (and a logged-in user's display_name):
+    saved for the user (or the visitor's session). Answers JSON to `Accept: application/json`, else goes back to
     `next`. A value out of its list is refused with 400, saying which."""
     prefs = dict(request.session.get(SESSION_KEY, {}))
     for field, allowed in (("theme", THEMES), ("language", ["", *_language_codes()])):
@@ -94,22 +108,26 @@ def save(request: HttpRequest) -> HttpResponse:
             refused = ChatError(ErrorCode.BAD_FRAME, detail)
             return JsonResponse(refused.as_dict(), status=refused.status)
         prefs[field] = value
-    request.session[SESSION_KEY] = prefs
+    defaults = {
+        "theme": prefs.get("theme", "system"),
+        "language": prefs.get("language", ""),
+    }
+    # The display name is the user's (chat.services.profiles shows it), not
+    # the session's: only for a logged-in user.
+    if "display_name" in request.POST and request.user.is_authenticated:
+        try:
+            defaults["display_name"] = clean_display_name(request.POST["display_name"])
+        except InvalidDisplayName as exc:
+            refused = ChatError(ErrorCode.BAD_FRAME, str(exc))
+            return JsonResponse(refused.as_dict(), status=refused.status)
     if request.user.is_authenticated:
-        Preference.objects.update_or_create(
-            user=request.user,
-            defaults={
-                "theme": prefs.get("theme", "system"),
-                "language": prefs.get("language", ""),
-            },
+        row, _ = Preference.objects.update_or_create(
+            user=request.user, defaults=defaults
         )
+        defaults["display_name"] = prefs["display_name"] = row.display_name
+    request.session[SESSION_KEY] = prefs
     if "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse(
-            {
-                "theme": prefs.get("theme", "system"),
-                "language": prefs.get("language", ""),
-            }
-        )
+        return JsonResponse(defaults)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

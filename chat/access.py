@@ -25,6 +25,15 @@ def is_active_user(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
 
 
+def may_see_profiles(user) -> bool:
+    """Display names and avatars (chat.services.profiles): any active,
+    logged-in user sees any active user's. They stand beside usernames,
+    which are public within the server already (public rooms, DMs by
+    username), and a user chooses to publish them; nobody logged out sees
+    them (docs/security.md)."""
+    return is_active_user(user)
+
+
 def room_named(name: str) -> Room | None:
     """The room of that name (any case), whoever asks; None when there is no
     such room or the name breaks the naming rule. Not an access check."""

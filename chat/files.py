@@ -12,6 +12,7 @@ whatever is opened anyway.
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
+from .services.profiles import readable_avatar
 from .services.uploads import readable_upload
 
 _INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -29,9 +30,13 @@ def _serve(request: HttpRequest, upload_id: str, thumbnail: bool) -> FileRespons
         as_attachment=content_type not in _INLINE,
         filename=upload.name,
     )
+    return _guarded(response, "private, max-age=3600")
+
+
+def _guarded(response: FileResponse, cache: str) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = cache
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
@@ -44,3 +49,15 @@ def upload_file(request: HttpRequest, upload_id: str) -> FileResponse:
 @require_GET
 def upload_thumbnail(request: HttpRequest, upload_id: str) -> FileResponse:
     return _serve(request, upload_id, thumbnail=True)
+
+
+@require_GET
+def avatar(request: HttpRequest, username: str, version: str) -> FileResponse:
+    """A user's avatar (chat.services.profiles): to logged-in users, with the
+    files' headers; the version in the URL changes with the picture, so it
+    is cached for a year."""
+    stored = readable_avatar(request.user, username, version)
+    if stored is None:
+        raise Http404("No such avatar.")
+    response = FileResponse(stored.open("rb"), content_type="image/png")
+    return _guarded(response, "private, max-age=31536000, immutable")

@@ -15,5 +15,6 @@ urlpatterns = [
         files.upload_thumbnail,
         name="upload_thumbnail",
     ),
+    path("avatars/<str:username>/<str:version>.png", files.avatar, name="avatar"),
     path("<str:room_name>/", views.room, name="room"),
 ]

@@ -28,6 +28,8 @@ from .rooms import ROOM_NAME_RE
 ASSETS = [
     "chat/chat.css",
     "chat/team.css",
+    "chat/fonts/emoji.css",
+    "chat/fonts/emoji.woff2",
     "chat/site.js",
     "chat/switcher.js",
     "chat/index.js",
@@ -41,6 +43,7 @@ ASSETS = [
     "chat/markdown.js",
     "chat/notify.js",
     "chat/outbox.js",
+    "chat/profiles.js",
     "chat/roomview.js",
     "chat/search.js",
     "chat/sidebar.js",
@@ -128,5 +131,8 @@ def site(request: HttpRequest) -> dict:
             ),
             "roomUrl": reverse("chat:room", args=["ROOM"]),
             "roomNamePattern": ROOM_NAME_RE.pattern,
+            "username": (
+                request.user.get_username() if request.user.is_authenticated else None
+            ),
         }
     }

@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from chat.api.app import api
 from testing.servers import Deployment
@@ -74,6 +75,11 @@ def test_api_conforms_to_its_schema(case, fuzzed_server):
     # operations are fuzzed with: it gets its own user.
     revoking = case.method == "DELETE" and case.path.startswith("/api/v1/tokens/")
     token = tokens["revoker" if revoking else "fuzzer"]
+    # An avatar must be a picture, which no schema can say of a binary
+    # field: a schema-valid file that is not one is refused (400), rightly.
+    picture = case.path == "/api/v1/users/me/avatar" and case.method == "POST"
     case.call_and_validate(
-        base_url=server.http, headers={"Authorization": f"Bearer {token}"}
+        base_url=server.http,
+        headers={"Authorization": f"Bearer {token}"},
+        excluded_checks=[positive_data_acceptance] if picture else None,
     )

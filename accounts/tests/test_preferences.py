@@ -17,7 +17,7 @@ def test_a_user_s_choice_is_stored_and_comes_back_at_login(client, db):
     client.force_login(user)
     reply = client.post("/preferences/", {"theme": "dark", "language": "de"}, **JSON)
     assert reply.status_code == 200
-    assert reply.json() == {"theme": "dark", "language": "de"}
+    assert reply.json() == {"theme": "dark", "language": "de", "display_name": ""}
     row = Preference.objects.get(user=user)
     assert (row.theme, row.language) == ("dark", "de")
 

@@ -94,3 +94,4 @@ api.add_router("", "chat.api.rooms.router")  # /rooms/public before /rooms/{room
 api.add_router("", "chat.api.messages.router")
 api.add_router("", "chat.api.files_search.router")
 api.add_router("", "chat.api.mentions.router")
+api.add_router("", "chat.api.users.router")

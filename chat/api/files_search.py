@@ -33,7 +33,7 @@ class SearchParams(Schema):
         ...,
         min_length=1,
         max_length=search_service.MAX_QUERY,
-        pattern=r"\S",
+        pattern=r"^[^\x00]*\S[^\x00]*$",  # (a NUL is refused, saying so)
         description="Words or fragments, and filters: from:alice in:dev "
         "has:link has:file before:2026-12-01 after:2026-11-01.",
     )
@@ -97,7 +97,13 @@ async def search(request: HttpRequest, params: Query[SearchParams]) -> Any:
                     "schema": {
                         "type": "object",
                         "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "minLength": 1,
+                            }
+                        },
                     }
                 }
             },

@@ -137,6 +137,33 @@ def _thumbnail(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+AVATAR_SIZE = 128
+
+
+def avatar_png(uploaded: UploadedFile) -> bytes:
+    """An uploaded picture as a user's avatar: sniffed like any upload (the
+    bytes decide; only the inline image formats), turned upright, cropped to
+    its centre square and scaled to AVATAR_SIZE px, re-encoded as PNG, so no
+    metadata (EXIF) survives. Synchronous (Pillow): run it in a thread."""
+    size = uploaded.size or 0
+    if size > settings.CHAT_UPLOAD_MAX_BYTES:
+        raise too_large_error()
+    if size == 0:
+        raise BadRequest("The file is empty.")
+    uploaded.seek(0)
+    sniffed = sniff(uploaded.read(8192), uploaded)
+    if sniffed.image is None:
+        raise BadRequest(
+            f"An avatar must be a PNG, JPEG, GIF or WebP image; this file is "
+            f"{sniffed.content_type}."
+        )
+    upright = ImageOps.exif_transpose(sniffed.image)
+    square = ImageOps.fit(upright.convert("RGBA"), (AVATAR_SIZE, AVATAR_SIZE))
+    out = io.BytesIO()
+    square.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def store_upload(user, uploaded: UploadedFile) -> Upload:
     """Keep an uploaded file; its record (see module docstring)."""
     size = uploaded.size or 0

@@ -18,6 +18,7 @@ import { UserSocket } from "./socket_v2.js";
 import { isLogEvent, MessageStore } from "./store.js";
 import { Dialogs } from "./dialogs.js";
 import { Notifier } from "./notify.js";
+import { avatar, displayName as shownName } from "./profiles.js";
 import { SearchPanel } from "./search.js";
 import { ThreadPanel } from "./thread.js";
 import { Uploads } from "./uploads.js";
@@ -820,7 +821,7 @@ function renderMembers() {
     const li = el("li", "member");
     const dot = el("span", "dot" + (online.has(name) ? " live" : ""));
     dot.setAttribute("aria-hidden", "true");
-    li.append(dot, el("span", "member-name", name));
+    li.append(dot, avatar(name, true), shownName(name), el("span", "member-name", name));
     if (online.has(name)) li.append(el("span", "visually-hidden", gettext("(online)")));
     if (summary && summary.kind === "private" && name !== me) {
       const remove = el("button", "link-button", gettext("Remove"));

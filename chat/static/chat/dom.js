@@ -22,11 +22,3 @@ export function hue(name) {
   for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360;
   return h;
 }
-
-export function avatar(name, small) {
-  const node = el("span", small ? "avatar small" : "avatar", (name[0] || "?").toUpperCase());
-  node.setAttribute("aria-hidden", "true");
-  // CSSOM, not a style attribute: allowed by a strict Content-Security-Policy.
-  node.style.setProperty("--hue", hue(name));
-  return node;
-}

@@ -4,10 +4,11 @@
 // action bar per message (react, reply, edit, delete, copy link), inline
 // editing, the "new since you left" divider, and the read marker: a line is
 // read when it has been on screen (IntersectionObserver), not before.
-import { avatar, el } from "./dom.js";
+import { el } from "./dom.js";
 import { fullTime, shortTime } from "./format.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
+import { avatar, displayName } from "./profiles.js";
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM_PX = 60;
@@ -285,7 +286,7 @@ export class RoomPane {
       time.textContent = shortTime(date);
       item.dataset.ts = String(date.getTime());
     }
-    meta.append(author, time, el("span", "status"));
+    meta.append(displayName(msg.username), author, time, el("span", "status"));
     const text = el("div", "text md");
     renderBody(text, msg);
     body.append(meta, text);
@@ -448,7 +449,7 @@ export class RoomPane {
       item = el("li", "msg own pending");
       const body = el("div", "body");
       const meta = el("div", "meta");
-      meta.append(el("span", "author", this.me), el("span", "status"));
+      meta.append(displayName(this.me), el("span", "author", this.me), el("span", "status"));
       body.append(meta, el("div", "text", post.text.trim()));
       item.append(avatar(this.me), body);
       this.pendingItems.set(post.clientId, item);

@@ -3,9 +3,10 @@
 // store), a reply box, and "also send to room" (the reply is also posted to
 // the room as an ordinary message that links to the thread's root).
 import { api, enc } from "./api.js";
-import { $, avatar, el } from "./dom.js";
+import { $, el } from "./dom.js";
 import { fullTime, shortTime } from "./format.js";
 import { gettext } from "./i18n.js";
+import { avatar, displayName } from "./profiles.js";
 import { attachmentList, renderBody } from "./roomview.js";
 
 function messageFrom(frame) {
@@ -105,7 +106,7 @@ export class ThreadPanel {
           time.title = fullTime(new Date(msg.ts));
           time.textContent = shortTime(new Date(msg.ts));
         }
-        meta.append(el("span", "author", msg.username), time);
+        meta.append(displayName(msg.username), el("span", "author", msg.username), time);
         if (msg.editedAt && !msg.deleted) meta.append(el("span", "edited", gettext("(edited)")));
         const text = el("div", "text md");
         renderBody(text, msg);

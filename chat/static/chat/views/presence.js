@@ -1,6 +1,7 @@
 // Who is here: the online list (a side panel; at phone width a button opens
 // it and Esc closes it) and who is typing.
-import { avatar, el } from "../dom.js";
+import { el } from "../dom.js";
+import { avatar, displayName } from "../profiles.js";
 import { gettext, interpolate, ngettext } from "../i18n.js";
 
 const TYPING_SHOW_MS = 4000;
@@ -35,7 +36,7 @@ export class PresenceView {
     this.list.replaceChildren(
       ...names.map((name) => {
         const item = el("li", "online-user");
-        item.append(avatar(name, true), el("span", "online-name", name));
+        item.append(avatar(name, true), displayName(name), el("span", "online-name", name));
         if (name === this.me) item.append(el("span", "muted small", " " + gettext("(you)")));
         return item;
       })
