@@ -4,12 +4,18 @@ p99 <= 200 ms over 1,000,000 messages in 500 rooms).
     python -m bench.search                       # SQLite, 1,000,000 messages
     python -m bench.search --db postgres://postgres@127.0.0.1:5432/postgres
     python -m bench.search --messages 100000     # a quicker look
+    python -m bench.search --keep /data/search.sqlite3          # build once, reuse
+    python -m bench.search --db postgres://…/postgres --keep search_bench
 
 It builds a fresh database (a temporary SQLite file, or a new PostgreSQL
 database next to the URL given, dropped afterwards) through the project's
 migrations, so the search indexes are the real ones, filled by the real
-triggers and generated columns as rows are inserted. The searching user is a
-member of 100 private rooms; the other 400 are public, so every query
+triggers and generated columns as rows are inserted. A million messages take
+minutes to store, so `--keep` names a database to keep instead (an SQLite
+file, or a PostgreSQL database next to the URL): built the first time,
+reused as it is after that (migrations still applied, statistics refreshed).
+The searching user is a member of 100 private rooms; the other 400 are
+public, so every query
 crosses the access rule as it does for users. It then times each kind of
 query the page sends and prints p50 and p99 per kind.
 """
@@ -24,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 WORDS = (
@@ -104,9 +111,31 @@ def build(messages: int, rooms: int, batch: int = 5000) -> None:
             print(f"  {done:>9,} messages stored ({rate:,.0f}/s)", flush=True)
     for pk, last in seqs.items():
         Room.objects.filter(pk=pk).update(last_seq=last)
+
+
+def analyze() -> None:
+    """Current planner statistics, as autovacuum keeps them on a server."""
+    from django.db import connection
+
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def existing(messages: int, rooms: int) -> bool:
+    """Whether the database already holds this data set (False when empty);
+    a different or half-built one is refused, saying so."""
+    from chat.models import Message, Room
+
+    stored, made = Message.objects.count(), Room.objects.count()
+    if (stored, made) == (0, 0):
+        return False
+    if (stored, made) != (messages, rooms):
+        raise SystemExit(
+            f"the kept database holds {stored:,} messages in {made} rooms, not "
+            f"{messages:,} in {rooms}: delete it (or name another) to rebuild."
+        )
+    return True
 
 
 def measure(rounds: int) -> dict[str, list[float]]:
@@ -141,24 +170,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--rooms", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="an SQLite file or PostgreSQL database to build once and reuse",
+    )
     args = parser.parse_args(argv)
 
-    drop = None
+    drop: Callable[[], None] | None = None
     if args.db == "sqlite":
-        path = Path(tempfile.mkdtemp()) / "search-bench.sqlite3"
-        url = f"sqlite:///{path}"
+        path = Path(args.keep or Path(tempfile.mkdtemp()) / "search-bench.sqlite3")
+        url = f"sqlite:///{path.resolve()}"
     else:
         import psycopg
 
-        name = f"chat_search_bench_{secrets.token_hex(3)}"
+        name = args.keep or f"chat_search_bench_{secrets.token_hex(3)}"
         with psycopg.connect(args.db, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            found = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+            ).fetchone()
+            if found is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
         url = f"{args.db.rpartition('/')[0]}/{name}"
 
-        def drop() -> None:
+        def dropper() -> None:
             with psycopg.connect(args.db, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+        drop = None if args.keep else dropper
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
@@ -173,7 +212,11 @@ def main(argv: list[str] | None = None) -> int:
             f"search benchmark on {connection.vendor}: {args.messages:,} messages, "
             f"{args.rooms} rooms"
         )
-        build(args.messages, args.rooms)
+        if existing(args.messages, args.rooms):
+            print(f"  reusing the data set in {args.keep}")
+        else:
+            build(args.messages, args.rooms)
+        analyze()
         timings = measure(args.rounds)
         print(
             f"\n{'query':<14} {'example':<24} {'p50 ms':>8} {'p99 ms':>8} {'hits':>5}"
