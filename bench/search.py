@@ -15,8 +15,7 @@ minutes to store, so `--keep` names a database to keep instead (an SQLite
 file, or a PostgreSQL database next to the URL): built the first time,
 reused as it is after that (migrations still applied, statistics refreshed).
 The searching user is a member of 100 private rooms; the other 400 are
-public, so every query
-crosses the access rule as it does for users. It then times each kind of
+public, so every query crosses the access rule as it does for users. It then times each kind of
 query the page sends and prints p50 and p99 per kind.
 """
 
