@@ -248,6 +248,7 @@ def search(
 
 
 _RECENT = 5000  # PostgreSQL: the newest ids read in order before the indexes
+_SAMPLE = 1000  # PostgreSQL: the newest ids that tell how common the terms are
 _RARE = 20_000  # matches in all, under which the GIN indexes find them
 
 
@@ -257,8 +258,8 @@ def _postgres_newest(found, terms: list[str], limit: int) -> list:
 
     1. The newest `_RECENT` ids, walked backwards on the primary key, each
        row tested: a common word fills the page here and stops.
-    2. If not, how many of those ids match the text alone tells how common
-       the terms are. Rare (under `_RARE` matches expected in all): the GIN
+    2. If not, how many of the newest `_SAMPLE` ids match the text alone
+       tells how common the terms are. Rare (under `_RARE` matches expected in all): the GIN
        indexes find every match below (bitmap scans: plain index scans are
        off for this statement), few to sort. Common (so filters, a room or
        a sender, are what keeps rows out): the text is tested row by row
@@ -279,9 +280,9 @@ def _postgres_newest(found, terms: list[str], limit: int) -> list:
     rows = list(recent.order_by("-id").values_list("room__name", "pk")[:limit])
     if len(rows) == limit or floor <= 0:
         return rows
-    window = Message.objects.filter(id__gt=floor).alias(**annotations)
-    matching = window.filter(condition).count()
-    rare = matching * newest / _RECENT < _RARE
+    sample = Message.objects.filter(id__gt=newest - _SAMPLE).alias(**annotations)
+    matching = sample.filter(condition).count()
+    rare = matching * newest / _SAMPLE < _RARE
     condition, annotations = _text_match(terms, indexed=rare)
     older = found.filter(id__lte=floor).alias(**annotations).filter(condition)
     older = older.order_by("-id").values_list("room__name", "pk")
