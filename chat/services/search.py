@@ -11,7 +11,7 @@ transaction that stores, edits or deletes a message:
 - SQLite: two FTS5 tables kept by triggers, one with the porter stemmer
   (words), one with the trigram tokenizer (substrings).
 
-(migrations/0003_search.py makes both.) Only rooms the user may read *at
+(migrations/0005_search.py makes both.) Only rooms the user may read *at
 query time* are searched (chat.access.visible_rooms), and only messages that
 are not deleted. So a room the user left, or a private room the user is not
 in, never gives a result, a snippet or a count. Results come newest first,
