@@ -289,8 +289,17 @@ def _postgres_newest(found, terms: list[str], limit: int) -> list:
     if not rare:
         return rows + list(older[: limit - len(rows)])
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        return rows + list(older[: limit - len(rows)])
+        # For this statement only, also when search runs inside a caller's
+        # transaction (where SET LOCAL would last until that one ends).
+        cursor.execute(
+            "SELECT current_setting('enable_indexscan'),"
+            " set_config('enable_indexscan', 'off', true)"
+        )
+        (before, _) = cursor.fetchone()
+        try:
+            return rows + list(older[: limit - len(rows)])
+        finally:
+            cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [before])
 
 
 _FEW_ROOMS = 20  # SQLite: a search in up to this many rooms starts from theirs

@@ -146,6 +146,27 @@ def test_every_search_path_gives_the_newest_hits(people, monkeypatch, steps):
     assert search(alice, "zebra from:bob") == []
 
 
+def test_postgres_planner_setting_does_not_outlive_the_search(people, monkeypatch):
+    """Search turns plain index scans off for one statement on PostgreSQL;
+    run inside a caller's transaction, the setting is back on afterwards, so
+    the caller's later queries are planned as usual."""
+    from django.db import connection, transaction
+
+    from chat.services import search as search_module
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL planner setting (DATABASE_URL=postgres://…)")
+    monkeypatch.setattr(search_module, "_RECENT", 1)
+    monkeypatch.setattr(search_module, "_RARE", 10**9)  # the GIN step
+    alice, *_ = people
+    post(alice, "dev", "an old needle")
+    post(alice, "dev", "newer hay")
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert texts(search(alice, "needle")) == ["an old needle"]
+        cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone() == ("on",)
+
+
 def test_filters_from_in_has_link(people):
     alice, bob, _ = people
     post(alice, "dev", "alice says hello")
