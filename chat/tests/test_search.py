@@ -141,6 +141,9 @@ def test_every_search_path_gives_the_newest_hits(people, monkeypatch, steps):
     assert numbers(search(alice, "beta in:secret")) == [9, 6, 3, 0]
     assert numbers(search(alice, "numbers from:bob in:secret")) == [9, 3]
     assert numbers(search(alice, "alpha odd", limit=4)) == [11, 9, 7, 5]
+    # A two-letter term: no trigram index, every row tested newest first.
+    assert numbers(search(alice, "be alpha", limit=3)) == [11, 10, 9]
+    assert numbers(search(alice, "be in:secret")) == [9, 6, 3, 0]
     assert numbers(search(alice, "deployed", limit=20)) == list(range(11, -1, -1))
     assert texts(search(alice, "zebra")) == ["zebra crossing first"]
     assert search(alice, "zebra from:bob") == []
