@@ -11,7 +11,7 @@ transaction that stores, edits or deletes a message:
 - SQLite: two FTS5 tables kept by triggers, one with the porter stemmer
   (words), one with the trigram tokenizer (substrings).
 
-(migrations/0003_search.py makes both.) Only rooms the user may read *at
+(migrations/0005_search.py makes both.) Only rooms the user may read *at
 query time* are searched (chat.access.visible_rooms), and only messages that
 are not deleted. So a room the user left, or a private room the user is not
 in, never gives a result, a snippet or a count. Results come newest first,
@@ -19,13 +19,24 @@ as the protocol says, each with `highlights`: [start, end) character ranges
 of the query's terms in the text, for the page to mark.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -105,9 +116,11 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _text_match(terms: list[str]) -> tuple[Q, dict[str, RawSQL]]:
+def _text_match(terms: list[str], indexed: bool = True) -> tuple[Q, dict[str, RawSQL]]:
     """Every term must be found, as a stemmed word or as a substring: the
-    condition, over the annotations it names."""
+    condition, over the annotations it names. On PostgreSQL, `indexed=False`
+    words it so that no text index can serve it (the same test, row by row),
+    for when another index (a sender's, a room's) narrows the rows better."""
     condition = Q()
     annotations: dict[str, RawSQL] = {}
     for i, term in enumerate(terms):
@@ -116,6 +129,11 @@ def _text_match(terms: list[str]) -> tuple[Q, dict[str, RawSQL]]:
                 "(search @@ plainto_tsquery('english', %s)"
                 " OR text ILIKE %s ESCAPE '\\')"
             )
+            if not indexed:
+                sql = (
+                    "(coalesce(search, ''::tsvector) @@ plainto_tsquery('english', %s)"
+                    " OR coalesce(text, '') ILIKE %s ESCAPE '\\')"
+                )
             params: tuple = (term, _like(term))
         elif connection.vendor == "sqlite":
             words = (
@@ -195,11 +213,15 @@ def search(
     room_ids = list(rooms.values_list("pk", flat=True))
     if not room_ids:
         return []
-    found = Message.objects.filter(
-        room_id__in=room_ids, kind=Message.Kind.MESSAGE, deleted_at=None
-    )
+    found = Message.objects.filter(kind=Message.Kind.MESSAGE, deleted_at=None)
     if sender:
-        found = found.filter(user__username__iexact=sender)
+        # The sender's id, not a join: an index (user_id) both databases'
+        # planners can combine with the text indexes'.
+        senders = get_user_model().objects.filter(username__iexact=sender)
+        authors = list(senders.values_list("pk", flat=True))
+        if not authors:
+            return []
+        found = found.filter(user_id__in=authors)
     if "link" in query.has:
         found = found.filter(text__iregex=_LINK.pattern)
     if "file" in query.has:
@@ -216,10 +238,23 @@ def search(
     if query.after:
         moment = datetime.combine(query.after, time.max, tz)
         found = found.filter(created_at__gt=moment)
+    narrow = bool(sender) or len(room_ids) <= _FEW_ROOMS
+    if connection.vendor == "sqlite" and not narrow:
+        # Many rooms: newest first along the primary key, testing each row,
+        # stops after a page. Left to itself SQLite reads every row of the
+        # rooms through their index (chat_message_unread) and sorts them:
+        # seconds for `has:link` or a two-letter word over a million.
+        unindexed = found.alias(room_unindexed=F("room_id") + 0)
+        everywhere = unindexed.filter(room_unindexed__in=room_ids)
+    found = found.filter(room_id__in=room_ids)
     if query.terms and connection.vendor == "sqlite":
-        rows = _sqlite_newest(found, query.terms, limit)
+        rows = _sqlite_newest(found, query.terms, limit, narrow)
         if rows is not None:
             return _results(rows, query.terms)
+    if query.terms and connection.vendor == "postgresql":
+        return _results(_postgres_newest(found, query.terms, limit), query.terms)
+    if connection.vendor == "sqlite" and not narrow:
+        found = everywhere
     if query.terms:
         condition, annotations = _text_match(query.terms)
         found = found.alias(**annotations).filter(condition)
@@ -229,51 +264,161 @@ def search(
     return _results(rows, query.terms)
 
 
-_CHUNK = 2000  # index matches read at a time, newest first
-_SCAN_MAX = 200_000  # past this many, one exact query answers instead
+_RECENT = 5000  # PostgreSQL: the newest ids read in order before the indexes
+_SAMPLE = 1000  # PostgreSQL: the newest ids that tell how common the terms are
+_RARE = 20_000  # matches in all, under which the GIN indexes find them
 
 
-def _sqlite_newest(found, terms: list[str], limit: int) -> list | None:
+def _postgres_newest(found, terms: list[str], limit: int) -> list:
+    """On PostgreSQL: the newest `limit` hits in steps whose cost is bounded
+    whatever the planner estimates.
+
+    1. The newest `_RECENT` ids, walked backwards on the primary key, each
+       row tested: a common word fills the page here and stops.
+    2. If not, how many of the newest `_SAMPLE` ids match the text alone
+       tells how common the terms are. Rare (under `_RARE` matches expected in all): the GIN
+       indexes find every match below (bitmap scans: plain index scans are
+       off for this statement), few to sort. Common (so filters, a room or
+       a sender, are what keeps rows out): the text is tested row by row
+       (a condition no text index serves), on the rows the planner finds
+       best: the primary key backwards, or a room's or sender's index.
+
+    Left to itself the planner walks the primary key for a rare word too
+    (its estimate for `ILIKE '%word%'` is far above the truth), reading the
+    whole table: 430 ms for "zanzibar" over a million messages. And it
+    combines a sender's index with a common word's GIN scan, which reads
+    200,000 entries to keep a few thousand."""
+    top = Message.objects.order_by("-id").values("id")[:1]
+    # The newest id inside the statement: a common word is one round trip.
+    recent_floor = ExpressionWrapper(
+        Subquery(top) - _RECENT, output_field=BigIntegerField()
+    )
+    condition, annotations = _text_match(terms)
+    recent = found.filter(id__gt=recent_floor).alias(**annotations).filter(condition)
+    rows = list(recent.order_by("-id").values_list("room__name", "pk")[:limit])
+    if len(rows) == limit:
+        return rows
+    newest = top.values_list("id", flat=True).first()
+    if newest is None or newest <= _RECENT:
+        return rows
+    # Step 1 saw every hit above its floor; one posted since may have moved
+    # the newest id on, so step 2 starts below step 1's oldest hit.
+    floor = min(pk for _, pk in rows) - 1 if rows else newest - _RECENT
+    sample = Message.objects.filter(id__gt=newest - _SAMPLE).alias(**annotations)
+    matching = sample.filter(condition).count()
+    rare = matching * newest / _SAMPLE < _RARE
+    condition, annotations = _text_match(terms, indexed=rare)
+    older = found.filter(id__lte=floor).alias(**annotations).filter(condition)
+    older = older.order_by("-id").values_list("room__name", "pk")
+    if not rare:
+        return rows + list(older[: limit - len(rows)])
+    with transaction.atomic(), connection.cursor() as cursor:
+        # For this statement only, also when search runs inside a caller's
+        # transaction (where SET LOCAL would last until that one ends).
+        cursor.execute(
+            "SELECT current_setting('enable_indexscan'),"
+            " set_config('enable_indexscan', 'off', true)"
+        )
+        (before, _) = cursor.fetchone()
+        try:
+            return rows + list(older[: limit - len(rows)])
+        finally:
+            cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [before])
+
+
+_FEW_ROOMS = 20  # SQLite: a search in up to this many rooms starts from theirs
+_FIRST_CHUNK = 1000  # index matches per table in the first step, newest first
+_GROWTH = 4  # each further step reads this many times more
+_SCAN_MAX = 300_000  # past this many, one exact query answers instead
+_INDEXES = ("chat_message_words", "chat_message_tri")
+
+
+def _sqlite_newest(found, terms: list[str], limit: int, narrow: bool) -> list | None:
     """On SQLite: the newest `limit` hits, walking both FTS indexes' matches
-    from the newest rowid down, a chunk at a time, and keeping those that
-    the other conditions (rooms, deletions, filters) allow. A common word
-    stops after the first chunk instead of sorting every match; None when
-    this walk does not apply (a term under three characters, which the
-    trigram index cannot find) or would read too much."""
+    from the newest rowid down, a step at a time, and keeping those that the
+    other conditions (rooms, deletions, filters) allow. A common word stops
+    after the first step instead of sorting every match; a narrow filter
+    (a few rooms, one sender) makes each step read more than the one before.
+
+    A step reads each index's next chunk of matches (where it ends tells how
+    far down both are complete), then asks for the hits among those matches
+    in one statement. Usually the matches' ids go back as one JSON array
+    (json_each), each looked up in the message table. With a `narrow`
+    filter most matches are not kept, so the step instead gives SQLite the
+    chunks as subqueries over that range of ids, against the few rows the
+    room's or sender's index holds there; no id passes through Python.
+
+    None when this walk does not apply (a term under three characters, which
+    the trigram index cannot find) or would read too much."""
     if any(len(term) < 3 for term in terms):
         return None
     expression = " AND ".join(_fts_phrase(term) for term in terms)
     rows: list = []
     below: int | None = None
+    chunk = _FIRST_CHUNK
     scanned = 0
     with connection.cursor() as cursor:
         while len(rows) < limit:
-            ids: set[int] = set()
+            ids: list[int] = []
             floor = None
-            for table in ("chat_message_words", "chat_message_tri"):
-                sql = f"SELECT rowid FROM {table} WHERE {table} MATCH %s"
-                params: list = [expression]
-                if below is not None:
-                    sql += " AND rowid < %s"
-                    params.append(below)
-                cursor.execute(sql + " ORDER BY rowid DESC LIMIT %s", [*params, _CHUNK])
-                chunk = [row[0] for row in cursor.fetchall()]
-                ids.update(chunk)
-                if len(chunk) == _CHUNK:  # more below: complete only above its end
-                    floor = chunk[-1] if floor is None else max(floor, chunk[-1])
-            if floor is not None:
-                ids = {i for i in ids if i >= floor}
-            if not ids:
-                break
-            page = found.filter(pk__in=ids).order_by("-id")
-            rows += list(page.values_list("room__name", "pk")[: limit - len(rows)])
-            scanned += len(ids)
+            for table in _INDEXES:
+                sql = (
+                    f"SELECT rowid FROM {table} WHERE {table} MATCH %s"
+                    f"{_below(below)} ORDER BY rowid DESC LIMIT %s"
+                )
+                params: list[str | int] = [expression, *_bound(below), chunk]
+                if narrow:
+                    cursor.execute(f"SELECT min(rowid), count(*) FROM ({sql})", params)
+                    end, count = cursor.fetchone()
+                else:
+                    ids += (here := [row[0] for row in cursor.execute(sql, params)])
+                    end, count = (here[-1] if here else None), len(here)
+                scanned += count
+                if count == chunk:  # more below: complete only above its end
+                    floor = end if floor is None else max(floor, end)
+            if narrow:
+                step = found.filter(
+                    **_span(floor, below), pk__in=_hits(expression, floor, below)
+                )
+            else:
+                listed = [i for i in ids if floor is None or i >= floor]
+                step = found.filter(pk__in=_listed(listed))
+            step = step.order_by("-id").values_list("room__name", "pk")
+            rows += list(step[: limit - len(rows)])
             if floor is None:
-                break  # both indexes exhausted
+                break  # both indexes read to their ends
             if scanned > _SCAN_MAX:
                 return None
             below = floor
+            chunk *= _GROWTH
     return rows
+
+
+def _bound(value: int | None) -> list[int]:
+    return [] if value is None else [value]
+
+
+def _span(floor: int | None, below: int | None) -> dict[str, int]:
+    span = {} if floor is None else {"id__gte": floor}
+    return span if below is None else {**span, "id__lt": below}
+
+
+def _hits(expression: str, floor: int | None, below: int | None) -> RawSQL:
+    """The ids either index matches in [floor, below)."""
+    span = ("" if floor is None else " AND rowid >= %s") + _below(below)
+    sql = " UNION ALL ".join(
+        f"SELECT rowid FROM {table} WHERE {table} MATCH %s{span}" for table in _INDEXES
+    )
+    params = [expression, *_bound(floor), *_bound(below)]
+    return RawSQL(sql, params * len(_INDEXES))
+
+
+def _below(below: int | None) -> str:
+    return "" if below is None else " AND rowid < %s"
+
+
+def _listed(ids: list[int]) -> RawSQL:
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
 
 
 def _results(rows: list[tuple[str, int]], terms: list[str]) -> list[dict]:

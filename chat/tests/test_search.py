@@ -106,6 +106,71 @@ def test_deleted_messages_are_never_found_and_edits_by_new_text(people):
     assert texts(search(alice, "phrasing")) == ["the new phrasing"]
 
 
+@pytest.mark.parametrize(
+    "steps", ["one step", "small steps, rare", "small steps, common"]
+)
+def test_every_search_path_gives_the_newest_hits(people, monkeypatch, steps):
+    """Over a big history search reads in steps (SQLite: the FTS indexes'
+    matches a chunk at a time; PostgreSQL: the newest ids, then the GIN
+    indexes for rare terms or row by row for common ones; SQLite again
+    differs for a search in a few rooms). Made small here,
+    the steps give the same hits, newest first, as one step does; a step's
+    edge drops or repeats nothing."""
+    from chat.services import search as search_module
+
+    if steps != "one step":
+        monkeypatch.setattr(search_module, "_FIRST_CHUNK", 2)
+        monkeypatch.setattr(search_module, "_GROWTH", 2)
+        monkeypatch.setattr(search_module, "_RECENT", 3)
+        rare = "rare" in steps  # PostgreSQL: GIN, or row by row
+        monkeypatch.setattr(search_module, "_RARE", 10**9 if rare else 0)
+        # SQLite: ids looked up one by one, or against a room's index
+        monkeypatch.setattr(search_module, "_FEW_ROOMS", 0 if rare else 10**9)
+    alice, bob, _ = people
+    post(alice, "dev", "zebra crossing first")
+    for i in range(12):
+        room = "secret" if i % 3 == 0 else "dev"
+        odd = "odd " if i % 2 else ""
+        post(bob if i % 2 else alice, room, f"alpha beta {odd}number {i}")
+        # Found by one index each: the stem (words), the substring (trigrams).
+        post(alice, "dev", f"{'deploying' if i % 2 else 'redeployed'} {i}")
+    post(alice, "dev", "unrelated")
+    numbers = lambda results: [int(t.rsplit(" ", 1)[1]) for t in texts(results)]  # noqa: E731
+    assert numbers(search(alice, "alpha", limit=5)) == [11, 10, 9, 8, 7]
+    assert numbers(search(alice, "alpha beta", limit=20)) == list(range(11, -1, -1))
+    assert numbers(search(alice, "lph from:bob", limit=4)) == [11, 9, 7, 5]
+    assert numbers(search(alice, "beta in:secret")) == [9, 6, 3, 0]
+    assert numbers(search(alice, "numbers from:bob in:secret")) == [9, 3]
+    assert numbers(search(alice, "alpha odd", limit=4)) == [11, 9, 7, 5]
+    # A two-letter term: no trigram index, every row tested newest first.
+    assert numbers(search(alice, "be alpha", limit=3)) == [11, 10, 9]
+    assert numbers(search(alice, "be in:secret")) == [9, 6, 3, 0]
+    assert numbers(search(alice, "deployed", limit=20)) == list(range(11, -1, -1))
+    assert texts(search(alice, "zebra")) == ["zebra crossing first"]
+    assert search(alice, "zebra from:bob") == []
+
+
+def test_postgres_planner_setting_does_not_outlive_the_search(people, monkeypatch):
+    """Search turns plain index scans off for one statement on PostgreSQL;
+    run inside a caller's transaction, the setting is back on afterwards, so
+    the caller's later queries are planned as usual."""
+    from django.db import connection, transaction
+
+    from chat.services import search as search_module
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL planner setting (DATABASE_URL=postgres://…)")
+    monkeypatch.setattr(search_module, "_RECENT", 1)
+    monkeypatch.setattr(search_module, "_RARE", 10**9)  # the GIN step
+    alice, *_ = people
+    post(alice, "dev", "an old needle")
+    post(alice, "dev", "newer hay")
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert texts(search(alice, "needle")) == ["an old needle"]
+        cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone() == ("on",)
+
+
 def test_filters_from_in_has_link(people):
     alice, bob, _ = people
     post(alice, "dev", "alice says hello")
