@@ -34,7 +34,7 @@ COPY --from=build --chown=root:root /app /app
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
-# SIGTERM drains (chat/drain.py): give it CHAT_DRAIN_SECONDS + 10 s
+# SIGTERM drains (chat/realtime/drain.py): give it CHAT_DRAIN_SECONDS + 10 s
 # (compose.yaml: stop_grace_period).
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from chat.moderation import record
+from chat.services.moderation import record
 
 from .forms import AdminLoginForm
 from .models import ApiToken

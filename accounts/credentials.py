@@ -2,13 +2,13 @@
 
 Synchronous: the password hash (PBKDF2, ~0.3 s of CPU on purpose) and the
 ORM run in a thread, never on the event loop. Async callers use
-`chat.db.slow(..., executor=password_executor())`: a few threads of their
+`chat.store.db.slow(..., executor=password_executor())`: a few threads of their
 own, at a lower CPU priority (nice 10), so a flood of wrong passwords neither
 queues other users' queries behind it nor takes the event loop's CPU time.
 
 Failed logins are counted per account (the username, case-folded) and per
 address (the client's IP) in fixed windows on the shared state
-(chat/state/throttle.py: Redis across processes, else this process). At the
+(chat/realtime/state/throttle.py: Redis across processes, else this process). At the
 limit, every attempt is refused before the password is even checked, with
 the seconds to wait; a success clears the account's count, not the
 address's.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import authenticate
 
-from chat.state import throttle
+from chat.realtime.state import throttle
 
 from .models import ApiToken, TokenLimitReached
 

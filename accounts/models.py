@@ -115,7 +115,7 @@ DISPLAY_NAME_MAX = 64
 # Control characters, and formatting ones that change how text around them
 # reads (bidirectional overrides, invisible spaces), and private-use ones;
 # the zero-width joiner of emoji sequences (U+200D) is allowed. The API's
-# schema carries the same class (chat.api.users), so the two agree.
+# schema carries the same class (chat.http.api.users), so the two agree.
 DISPLAY_NAME_FORBIDDEN = (
     "\\x00-\\x1f\\x7f-\\x9f\\u00ad\\u061c\\u180e\\u200b\\u200c\\u200e\\u200f"
     "\\u202a-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb\\ue000-\\uf8ff"

@@ -20,7 +20,7 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from chat.protocol import ChatError, ErrorCode
+from chat.protocol.v1 import ChatError, ErrorCode
 
 from .models import InvalidDisplayName, Preference, clean_display_name
 

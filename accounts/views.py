@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django.views.generic import CreateView
 
-from chat.state import throttle
+from chat.realtime.state import throttle
 
 from .forms import SignUpForm, client_address
 from .models import ApiToken, Invite, TokenLimitReached

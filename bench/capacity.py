@@ -9,7 +9,7 @@ redis: our own redis-server on loopback; `subs` subscriber connections
     random ones of them: publishes/s and deliveries/s (publishes × subs).
 postgres: a fresh database with the chat's tables (migrate); `conns`
     threads, each with its own connection, run the post transaction of
-    chat/actions.py (UPDATE chat_room … last_seq + k RETURNING under the
+    chat/store/actions.py (UPDATE chat_room … last_seq + k RETURNING under the
     row's lock, executemany INSERT of k rows, COMMIT): all on one hot room,
     or each on its own room (the database's ceiling, no lock shared).
 """

@@ -129,9 +129,9 @@ def _read_against_post(me, runs: int) -> tuple[list[float], list[float]]:
     from asgiref.sync import async_to_sync
     from django.contrib.auth import get_user_model
 
-    from chat import actions, posting
     from chat.models import Membership
-    from chat.services import reads
+    from chat.services import posting, reads
+    from chat.store import actions
 
     poster = get_user_model().objects.get(username="bench1")
     reading, posting_ms = [], []

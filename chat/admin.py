@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from .models import Message, Room
-from .moderation import delete_messages, record
+from chat.models import Message, Room
+from chat.services.moderation import delete_messages, record
 
 
 @admin.register(Room)

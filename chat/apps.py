@@ -6,4 +6,4 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the revocation handlers)
+        from chat import signals  # noqa: F401  (connects the revocation handlers)

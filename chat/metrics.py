@@ -26,7 +26,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from .version import VERSION
+from chat.version import VERSION
 
 OPEN_SOCKETS = Gauge(
     "chat_open_sockets",

@@ -12,10 +12,9 @@ from django.dispatch import receiver
 
 from accounts.deleted import DELETED_USERNAME
 from accounts.models import ApiToken
-
-from .broadcast import publish_removed, publish_revoke, publish_user
-from .events import removed_frame
-from .models import Message, Room
+from chat.models import Message, Room
+from chat.protocol.events import removed_frame
+from chat.realtime.hub import publish_removed, publish_revoke, publish_user
 
 
 def _revoke_on_commit(user_id: int, credential: str | None = None) -> None:

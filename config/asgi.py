@@ -15,11 +15,11 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from chat import drain  # noqa: E402
-from chat.auth import ChatAuthMiddlewareStack  # noqa: E402
-from chat.bodylimit import BodyLimitMiddleware  # noqa: E402
-from chat.limits import HandshakeLimit  # noqa: E402
-from chat.routing import router  # noqa: E402
+from chat.http.bodylimit import BodyLimitMiddleware  # noqa: E402
+from chat.realtime import drain  # noqa: E402
+from chat.ws.handshake import ChatAuthMiddlewareStack  # noqa: E402
+from chat.ws.limits import HandshakeLimit  # noqa: E402
+from chat.ws.routing import router  # noqa: E402
 from config.logqueue import write_logs_from_a_thread  # noqa: E402
 
 application = ProtocolTypeRouter(

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=os.environ.get(
             "UVICORN_LOG_LEVEL", "info" if args.reload else "warning"
         ),
-        lifespan="on",  # chat.drain: graceful restart on SIGTERM
+        lifespan="on",  # chat.realtime.drain: graceful restart on SIGTERM
     )
     return 0
 

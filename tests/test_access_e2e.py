@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from chat.protocol import CloseCode
+from chat.protocol.v1 import CloseCode
 from testing.servers import Deployment, postgres_deployment
 from testing.services import postgres_url, redis_url
 from testing.wsclient import ChatClient, handshake_status

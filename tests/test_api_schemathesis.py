@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from chat.api.app import api
+from chat.http.api.app import api
 from testing.servers import Deployment
 
 # Bounded: the whole run takes well under a minute on two cores. POST

@@ -164,7 +164,7 @@ async def test_server_restart_loses_and_repeats_nothing(deployment):
 
 
 def test_the_librarys_codes_are_the_servers(deployment):
-    """chat_client's ErrorCode and CloseCode (generated from chat/protocol.py)
+    """chat_client's ErrorCode and CloseCode (generated from chat/protocol/v1.py)
     are exactly the codes a running server publishes as `x-constants` in
     /api/v1/protocol.json: no code missing, none extra, none different."""
     import httpx

@@ -1,4 +1,4 @@
-"""Graceful restart (chat/drain.py) on real server processes: SIGTERM turns
+"""Graceful restart (chat/realtime/drain.py) on real server processes: SIGTERM turns
 /readyz to 503 and refuses handshakes at once, open sockets are served for
 the drain window and then closed with 1012 after their acks and queued
 frames; under traffic on two processes, nothing acknowledged is lost and the

@@ -22,7 +22,7 @@ def server_and_tokens(deployment, request):
 async def test_refusals_are_http_403_before_accept(server_and_tokens):
     """Bad room names, no credentials, bad or malformed tokens and foreign
     Origins get HTTP 403 before accept, on each server (room names and
-    `since` as the server decodes them: chat/tests/test_consumer_connect.py
+    `since` as the server decodes them: chat/tests/ws/test_v1_connect.py
     tests more of each in process)."""
     _, server, (alice, *_) = server_and_tokens
     auth = {"Authorization": f"Bearer {alice}"}

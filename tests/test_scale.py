@@ -13,7 +13,7 @@ import pytest
 import redis
 import websockets
 
-from chat.protocol import CloseCode
+from chat.protocol.v1 import CloseCode
 from testing.servers import postgres_deployment
 from testing.services import postgres_url, redis_url
 from testing.wsclient import ChatClient

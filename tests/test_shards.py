@@ -101,7 +101,7 @@ async def test_one_shard_down_leaves_the_other_shards_rooms_live(
     between the processes through pub/sub (reconcile slowed to 60 s), posts
     in the dead shard's rooms are still acknowledged; once it is back (empty)
     those rooms cross again, with no restart."""
-    from chat.redis_layer import shard_index
+    from chat.realtime.redis_layer import shard_index
 
     d = scaled_deployment(
         redis_url=",".join(r.url for r in two_redis),

@@ -1,6 +1,6 @@
 import pytest
 
-from chat.state import throttle
+from chat.realtime.state import throttle
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models, transaction
 
-# The numbering of chat.actions.number_messages, copied so that this migration
+# The numbering of chat.store.actions.number_messages, copied so that this migration
 # keeps working whatever that module becomes.
 _NUMBER_SQL = (
     "UPDATE chat_message SET msg_no = counted.n FROM ("

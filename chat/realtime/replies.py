@@ -2,7 +2,7 @@
 
 A post is acknowledged after its commit, and a socket keeps reading its
 next frames meanwhile (so a burst is stored in one transaction,
-chat.batching). A reply to a later frame (an error, a history page) waits
+chat.store.batching). A reply to a later frame (an error, a history page) waits
 behind the acks of the posts before it, so a client sees its answers in
 the order it sent the frames.
 """

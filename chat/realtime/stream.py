@@ -8,7 +8,7 @@ channel layer dropped. While its socket is connecting (`last_seq` None) it
 buffers what arrives, and sends it after the hello and history (`start`).
 
 A v1 socket has one stream; a v2 socket one per synced room. A stream
-implements the hub's `Subscriber` protocol (chat.broadcast) and talks to
+implements the hub's `Subscriber` protocol (chat.realtime.hub) and talks to
 its socket through `StreamOwner`.
 """
 
@@ -18,9 +18,10 @@ from typing import Protocol
 
 from django.conf import settings
 
-from .. import actions, db, events
-from ..protocol import CloseCode
-from .outbox import Outbox
+from chat.protocol import events
+from chat.protocol.v1 import CloseCode
+from chat.realtime.outbox import Outbox
+from chat.store import actions, db
 
 log = logging.getLogger("chat.realtime")
 

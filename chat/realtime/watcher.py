@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
-from .. import events
+from chat.protocol import events
 
 log = logging.getLogger("chat.realtime")
 

@@ -1,17 +1,22 @@
-"""Services: what a user can do to rooms and messages, whichever way they ask.
+"""Services: what a user can do to rooms and messages, whichever door they use.
 
-The v1 and v2 sockets and the HTTP API parse a request, then call a function
-here, then reply. These functions are synchronous ORM code (async callers
-wrap them in chat.db's writes or reads): they check access with chat.access,
-change state in one transaction, append the change to the room's event log
-(chat.actions.take_seq/insert_event, so it takes the room's next seq in that
-transaction), and publish it after commit (chat.broadcast.publish_on_commit).
-A refusal is a ServiceError (chat.services.errors) with a protocol code.
+The sockets (chat.ws) and the HTTP API (chat.http) parse a request, then
+call a function here, then reply. These functions are synchronous ORM code
+(async callers wrap them in database_sync_to_async):
+they check access with chat.domain.access, change state in one transaction,
+append the change to the room's event log (chat.store.actions, which takes
+the room's next seq in that transaction), and publish it after commit
+(chat.realtime.hub.publish_on_commit). A refusal is a ServiceError
+(errors.py) with a protocol code.
 
-- rooms.py     create, join, add/remove members, leave, topic, DMs
-- messages.py  edit, delete, react (posts and replies: chat.posting)
-- reads.py     room summaries, unread and mention counts, read positions
+- posting.py     the post and the reply: rate limit, store, publish
+- rooms.py       create, join, add/remove members, leave, topic, DMs
+- messages.py    edit, delete, react
+- reads.py       room summaries, unread and mention counts, read positions
+- search.py, uploads.py
+- moderation.py  admin actions as room events, audited
+- dataio.py      export/import, erasure, retention (the chat_* commands)
 
-Dependency direction: callers (consumers, api, views) -> services ->
-access, actions, mentions, broadcast -> models.
+May import: chat.realtime, chat.store, chat.protocol, chat.domain and the
+leaves (models, metrics, logfmt, version, loops). Not the doors.
 """

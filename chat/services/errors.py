@@ -1,11 +1,11 @@
-"""The refusals of the services, each a ChatError (chat/protocol.py) of one
+"""The refusals of the services, each a ChatError (chat/protocol/v1.py) of one
 code: `NotFound("No room named 'x'.")`. A socket sends it as an `error` frame
 and the API answers with its status; both read `code` and `detail` only.
 """
 
 from typing import ClassVar
 
-from ..protocol import ChatError, ErrorCode
+from chat.protocol.v1 import ChatError, ErrorCode
 
 
 class ServiceError(ChatError):

@@ -7,8 +7,8 @@ event is published after commit. The seq is taken first, under the room
 row's lock, so every change to a room's messages is serialised and a refusal
 found afterwards rolls it back (no gap). Nothing changed: no event, None.
 
-Posts and replies are chat.posting (the batched hot path, actions.store_posts).
-Rate limits are the caller's: take the user's token first (chat.posting).
+Posts and replies are chat.services.posting (the batched hot path, actions.store_posts).
+Rate limits are the caller's: take the user's token first (chat.services.posting).
 """
 
 import emoji
@@ -16,13 +16,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import access, mentions
-from ..actions import insert_event, message_frames, take_seq
-from ..broadcast import publish_event, publish_on_commit
-from ..events import iso_ts
-from ..models import Message, MessageEdit, Room
-from ..protocol import parse_post
-from .errors import BadRequest, Forbidden, NotFound, no_room
+from chat.domain import access
+from chat.models import Message, MessageEdit, Room
+from chat.protocol.events import iso_ts
+from chat.protocol.v1 import parse_post
+from chat.realtime.hub import publish_event, publish_on_commit
+from chat.services.errors import BadRequest, Forbidden, NotFound, no_room
+from chat.store import mentions
+from chat.store.actions import insert_event, message_frames, take_seq
 
 
 class _Unchanged(Exception):

@@ -2,7 +2,7 @@
 username.
 
 Who sees them: any active, logged-in user, of any active user
-(chat.access.may_see_profiles; docs/security.md says why). A display name is
+(chat.domain.access.may_see_profiles; docs/security.md says why). A display name is
 text, at most 64 characters, no control or formatting characters
 (accounts.models.clean_display_name); "" means the username alone. An avatar
 is a 128 px square PNG made from an upload by the uploads pipeline
@@ -21,10 +21,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 
 from accounts.models import InvalidDisplayName, Preference, clean_display_name
-
-from .. import access
-from . import uploads
-from .errors import BadRequest
+from chat.domain import access
+from chat.services import uploads
+from chat.services.errors import BadRequest
 
 NAMES_MAX = 100  # usernames per lookup
 NAMES_MAX_CHARS = 1000  # ... and characters, so the URL stays short

@@ -2,7 +2,7 @@
 
 Unread = message events with seq > the member's last_read_seq, not deleted,
 not the member's own; mentions = those of them that mention the member
-(`@name`, `@room`, `@all`: chat.mentions). Both are COUNTED from the log,
+(`@name`, `@room`, `@all`: chat.store.mentions). Both are COUNTED from the log,
 never kept as counters that could drift, in one query for all of a user's
 rooms (bench/unread.py measures it; docs/performance.md, "Unread counts").
 
@@ -18,12 +18,12 @@ chat_mention (room, seq). _SUMMARIES_SQL has the details.
 from django.db import connection
 from django.db.models import Count, Q
 
-from .. import access
-from ..actions import message_frames
-from ..broadcast import publish_on_commit, publish_user
-from ..events import iso_ts, read_frame, room_frame
-from ..models import Membership, Mention, Message, Room
-from .errors import BadRequest, no_room
+from chat.domain import access
+from chat.models import Membership, Mention, Message, Room
+from chat.protocol.events import iso_ts, read_frame, room_frame
+from chat.realtime.hub import publish_on_commit, publish_user
+from chat.services.errors import BadRequest, no_room
+from chat.store.actions import message_frames
 
 # Every summary of a user (or of one room: `{room}`), with its counts, in one
 # statement that SQLite and PostgreSQL both plan as one index probe or range
@@ -37,7 +37,7 @@ from .errors import BadRequest, no_room
 #  - own: one's own live messages past R (chat_message_own);
 #  - mentions: chat_mention rows past R naming the user or everyone, not by
 #    the user (a row names its author, and a deleted message's rows are gone,
-#    chat.mentions.forget), one per message.
+#    chat.store.mentions.forget), one per message.
 _SUMMARIES_SQL = """
 SELECT r.id, r.name, r.kind, r.topic, r.last_seq, m.last_read_seq,
   r.last_msg_no

@@ -23,15 +23,27 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
-from .. import access
-from ..actions import get_room, insert_event, record_joins, take_seq
-from ..broadcast import publish_event, publish_on_commit, publish_removed, publish_user
-from ..events import removed_frame, room_frame
-from ..models import Membership, Room
-from ..rooms import InvalidRoomName, canonical_room
-from ..state import throttle
-from .errors import BadRequest, Conflict, Forbidden, NotFound, TooMany, no_room
-from .reads import summary
+from chat.domain import access
+from chat.domain.rooms import InvalidRoomName, canonical_room
+from chat.models import Membership, Room
+from chat.protocol.events import removed_frame, room_frame
+from chat.realtime.hub import (
+    publish_event,
+    publish_on_commit,
+    publish_removed,
+    publish_user,
+)
+from chat.realtime.state import throttle
+from chat.services.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooMany,
+    no_room,
+)
+from chat.services.reads import summary
+from chat.store.actions import get_room, insert_event, record_joins, take_seq
 
 DM_PREFIX = "dm-"  # server-made names; refused for rooms users name
 DM_MAX_USERS = 9
@@ -174,7 +186,7 @@ def v1_room_access(user, name: str) -> tuple[Room | None, bool]:
 
 def v1_rooms_access(requests: list[tuple[Any, str]]) -> list[tuple[Room | None, bool]]:
     """v1_room_access for the handshakes of a moment, in two queries for all
-    (chat.batching): the rooms by name, and which of those users are members
+    (chat.store.batching): the rooms by name, and which of those users are members
     already. One answer per (user, name), in order, the same as
     v1_room_access gives; a room to create goes through it alone (rare)."""
     names = {name for _, name in requests}

@@ -12,7 +12,7 @@ transaction that stores, edits or deletes a message:
   (words), one with the trigram tokenizer (substrings).
 
 (migrations/0005_search.py makes both.) Only rooms the user may read *at
-query time* are searched (chat.access.visible_rooms), and only messages that
+query time* are searched (chat.domain.access.visible_rooms), and only messages that
 are not deleted. So a room the user left, or a private room the user is not
 in, never gives a result, a snippet or a count. Results come newest first,
 as the protocol says, each with `highlights`: [start, end) character ranges
@@ -40,11 +40,11 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from .. import access
-from ..actions import frames_by_pk
-from ..models import Message
-from ..rooms import InvalidRoomName, canonical_room
-from .errors import BadRequest
+from chat.domain import access
+from chat.domain.rooms import InvalidRoomName, canonical_room
+from chat.models import Message
+from chat.services.errors import BadRequest
+from chat.store.actions import frames_by_pk
 
 _FILTER = re.compile(r"^(from|in|has|before|after):(\S+)$", re.IGNORECASE)
 _LINK = re.compile(r"https?://", re.IGNORECASE)
@@ -225,7 +225,7 @@ def search(
     if "link" in query.has:
         found = found.filter(text__iregex=_LINK.pattern)
     if "file" in query.has:
-        from ..models import Attachment
+        from chat.models import Attachment
 
         found = found.filter(
             Exists(

@@ -2,7 +2,7 @@
 
 - **Refused before it is read whole.** `LimitedUploadHandler` counts bytes
   as they stream in and stops at `CHAT_UPLOAD_MAX_BYTES`; a declared
-  Content-Length over it is refused before any byte is read (chat.api). The
+  Content-Length over it is refused before any byte is read (chat.http.api). The
   per-user quota (`CHAT_UPLOAD_QUOTA_BYTES`) is checked against the declared
   size first, then against the real one.
 - **The type comes from the bytes**, never from the name or the client's
@@ -12,7 +12,7 @@
 - **Images** are re-encoded without their EXIF (location, camera) and get a
   thumbnail. Both happen in the request's thread, never on the event loop
   (the upload view is synchronous).
-- **Served** (chat.views.upload_file) only to a user who may read a message
+- **Served** (chat.http.pages.upload_file) only to a user who may read a message
   that carries the file, checked on every request, and to its owner until
   it is attached. A deleted message's files stop being served at once, and
   `manage.py chat_purge_uploads` removes them from storage. Files are
@@ -35,10 +35,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .. import access
-from ..models import Attachment, Message, Upload
-from ..protocol import ErrorCode
-from .errors import BadRequest, NotFound, ServiceError
+from chat.domain import access
+from chat.models import Attachment, Message, Upload
+from chat.protocol.v1 import ErrorCode
+from chat.services.errors import BadRequest, NotFound, ServiceError
 
 THUMBNAIL_SIZE = (320, 320)
 # Formats a browser shows inline as an image; anything else is a download.

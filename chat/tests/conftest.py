@@ -8,9 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from accounts.models import ApiToken
-from chat import state
-
-from .schema_check import check_frame
+from chat.realtime import state
+from chat.tests.schema_check import check_frame
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +32,7 @@ def _create_user(username: str):
 @pytest.fixture(autouse=True)
 def frames_follow_the_schema(monkeypatch):
     """Every text frame a socket sends in these tests is checked against the
-    JSON Schema served at /api/v1/protocol.json (chat/frames.py): a frame
+    JSON Schema served at /api/v1/protocol.json (chat/protocol/frames.py): a frame
     that drifts from its type fails the test that received it."""
     receive_output = WebsocketCommunicator.receive_output
 

@@ -1,4 +1,4 @@
-"""Validate a server frame against /api/v1/protocol.json's schema (chat/frames.py).
+"""Validate a server frame against /api/v1/protocol.json's schema (chat/protocol/frames.py).
 
 Used by the autouse fixture in conftest.py on every frame an in-process
 socket sends, and by test_frames.py.
@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import orjson
 
-from chat.frames import protocol_schema
+from chat.protocol.frames import protocol_schema
 
 
 @functools.cache

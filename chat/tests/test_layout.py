@@ -1,10 +1,20 @@
 """The layout's one rule: imports go one way, and never in a circle.
 
-Where a message enters (consumers.py, usersocket.py, api/) calls services/,
-which stores through actions.py and publishes through broadcast.py; the
-realtime/ classes sit between the hub and the sockets. A lower layer never
-imports a higher one (it defines a Protocol instead, as broadcast.Subscriber
-does), and no two modules import each other, not even under TYPE_CHECKING.
+    chat/ws/  chat/http/     the doors: sockets, HTTP
+        -> chat/services/    what a user can do (post, edit, join, moderate)
+        -> chat/realtime/    fan-out: the hub, streams, shared state, layers
+        -> chat/store/       the event log: seq, batching, reads, caches
+        -> chat/protocol/    the wire: codes, parsing, frames, JSON Schema
+        -> chat/domain/      the rules: access, room names
+
+A layer imports only the layers below it; the two doors do not import each
+other. Where a lower layer must call up, it defines a Protocol (the hub's
+`Subscriber`, the stream's `StreamOwner`). Beside the layers, at chat/:
+leaves every layer may import (models, metrics, logfmt, version, loops) and
+which import no layer; and the wiring (apps, admin, signals,
+context_processors, management commands), which may import any layer and
+which no layer imports. No two modules import each other, not even under
+TYPE_CHECKING.
 """
 
 import ast
@@ -12,17 +22,43 @@ from pathlib import Path
 
 CHAT = Path(__file__).resolve().parent.parent
 
-# Entry points: what the world talks to. Nothing below may import them.
-ENTRIES = ("chat.consumers", "chat.usersocket", "chat.api", "chat.views", "chat.files")
-# module prefix -> prefixes it must not import
-FORBIDDEN = {
-    "chat.services": ENTRIES + ("chat.realtime",),
-    "chat.realtime": ENTRIES,
-    "chat.actions": ENTRIES + ("chat.services", "chat.realtime", "chat.broadcast"),
-    "chat.access": ENTRIES + ("chat.services", "chat.realtime", "chat.broadcast"),
-    "chat.models": ENTRIES + ("chat.services", "chat.realtime", "chat.actions"),
-    "chat.broadcast": ENTRIES + ("chat.services", "chat.realtime"),
-}
+# Top to bottom. Each layer may import only the layers after it.
+LAYERS = (
+    ("chat.ws", "chat.http"),
+    ("chat.services",),
+    ("chat.realtime",),
+    ("chat.store",),
+    ("chat.protocol",),
+    ("chat.domain",),
+)
+# At chat/ itself: imported by anyone, importing no layer.
+LEAVES = ("chat.models", "chat.metrics", "chat.logfmt", "chat.version", "chat.loops")
+# At chat/ itself: Django's entry points into the app, importing any layer.
+WIRING = (
+    "chat",
+    "chat.apps",
+    "chat.admin",
+    "chat.signals",
+    "chat.context_processors",
+    "chat.management",
+)
+ALL_LAYERS = tuple(p for row in LAYERS for p in row)
+
+
+def _forbidden() -> dict[str, tuple[str, ...]]:
+    """Package -> the prefixes it must not import."""
+    table: dict[str, tuple[str, ...]] = {}
+    for depth, row in enumerate(LAYERS):
+        above = tuple(p for higher in LAYERS[:depth] for p in higher)
+        for package in row:
+            siblings = tuple(p for p in row if p != package)
+            table[package] = above + siblings + WIRING[1:]
+    for leaf in LEAVES:
+        table[leaf] = ALL_LAYERS + WIRING[1:]
+    return table
+
+
+FORBIDDEN = _forbidden()
 
 
 def _modules() -> dict[str, Path]:
@@ -98,6 +134,22 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def wrong_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(module, target) pairs where a module imports what its layer may not."""
+    return sorted(
+        (module, target)
+        for module, targets in graph.items()
+        for prefix, banned in FORBIDDEN.items()
+        if _under(module, prefix)
+        for target in targets
+        if any(_under(target, b) for b in banned)
+    )
+
+
 def test_no_import_circles():
     """No two chat modules import each other, directly or round about."""
     assert cycles(import_graph()) == []
@@ -109,13 +161,40 @@ def test_a_circle_is_found():
 
 
 def test_lower_layers_never_import_higher_ones():
-    graph = import_graph()
-    wrong = [
-        (module, target)
-        for module, targets in graph.items()
-        for prefix, banned in FORBIDDEN.items()
-        if module == prefix or module.startswith(prefix + ".")
-        for target in targets
-        if any(target == b or target.startswith(b + ".") for b in banned)
+    assert wrong_imports(import_graph()) == []
+
+
+def test_an_upward_import_is_found():
+    """The check itself: the store importing the hub, a door importing the
+    other door, and a leaf importing a layer are each reported."""
+    graph = {
+        "chat.store.actions": {"chat.realtime.hub", "chat.protocol.v1"},
+        "chat.http.pages": {"chat.ws.v1", "chat.domain.access"},
+        "chat.metrics": {"chat.store.actions"},
+        "chat.domain.access": {"chat.models"},
+    }
+    assert wrong_imports(graph) == [
+        ("chat.http.pages", "chat.ws.v1"),
+        ("chat.metrics", "chat.store.actions"),
+        ("chat.store.actions", "chat.realtime.hub"),
     ]
-    assert wrong == []
+
+
+def test_every_module_has_a_layer():
+    """A new module goes into a layer (or is named a leaf or wiring here):
+    the tree, not a list in a README, says where it belongs."""
+    homeless = [
+        name
+        for name in _modules()
+        if not any(_under(name, p) for p in ALL_LAYERS + LEAVES + WIRING[1:])
+        and name != "chat"
+    ]
+    assert homeless == []
+
+
+def test_every_layer_says_its_place():
+    """Each layer's package docstring names what it may import."""
+    for package in ALL_LAYERS:
+        path = CHAT.parent.joinpath(*package.split("."), "__init__.py")
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        assert "May import" in doc, package

@@ -54,7 +54,7 @@ async def test_moderation_actions_are_audited(admin_client, make_user, caplog):
     an admin LogEntry by the moderator (the admin's history) and one
     `event=moderation` log line naming action, moderator, model and ids."""
     alice = await make_user("alice")
-    from chat import actions
+    from chat.store import actions
 
     message, _ = await database_sync_to_async(actions.store_post)(
         "lobby", alice, "hi", None

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import ProtectedError
 
 from accounts.deleted import DELETED_USERNAME
-from chat import actions
 from chat.models import Message, Room
+from chat.store import actions
 
 
 def test_deleted_users_messages_stay_and_seqs_have_no_gap(transactional_db):

@@ -36,9 +36,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "chat.httpmetrics.HttpMetricsMiddleware",  # first: times the whole answer
+    "chat.http.httpmetrics.HttpMetricsMiddleware",  # first: times the whole answer
     "django.middleware.security.SecurityMiddleware",
-    "chat.headers.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
+    "chat.http.headers.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,7 +66,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.protocol",  # error/close codes
                 "accounts.preferences.preferences",
-                "chat.webapp.site",
+                "chat.http.webapp.site",
             ],
         },
     },
@@ -163,7 +163,7 @@ CHAT_LAYER_GROUP_EXPIRY = env.int("CHAT_LAYER_GROUP_EXPIRY", default=86400)
 CHAT_LAYER_CAPACITY = env.int("CHAT_LAYER_CAPACITY", default=10000)
 
 _LAYER_BACKENDS = {
-    "pubsub": "chat.redis_layer.ShardedPubSubChannelLayer",
+    "pubsub": "chat.realtime.redis_layer.ShardedPubSubChannelLayer",
     "core": "channels_redis.core.RedisChannelLayer",
 }
 
@@ -172,10 +172,10 @@ def _channel_layers(redis_url: str) -> dict:
     if not redis_url:
         # One process only: the server refuses to start several workers on it.
         # channels' in-memory layer, minus its per-message scan of every group,
-        # and with room for bursts (its default 100 drops events: chat/layers.py).
+        # and with room for bursts (its default 100 drops events: chat/realtime/layers.py).
         return {
             "default": {
-                "BACKEND": "chat.layers.LocalChannelLayer",
+                "BACKEND": "chat.realtime.layers.LocalChannelLayer",
                 "CONFIG": {"capacity": 10000},
             }
         }
@@ -186,7 +186,7 @@ def _channel_layers(redis_url: str) -> dict:
     # A bounded connect: while Redis is down, publishing fails fast and the
     # hub delivers locally (others catch up from the database).
     # Several comma-separated URLs: the layer shards groups across them by
-    # a hash of the name, as chat/state shards its keys (docs/scaling.md).
+    # a hash of the name, as chat/realtime/state shards its keys (docs/scaling.md).
     hosts = [
         {"address": url.strip(), "socket_connect_timeout": 2}
         for url in redis_url.split(",")
@@ -293,7 +293,7 @@ CHAT_SUMMARY_INTERVAL = env.float("CHAT_SUMMARY_INTERVAL", default=1.0)
 # Sockets one user may hold open on one server process (v1 and v2 together).
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=50)
 # WebSocket handshakes one client address may make per minute, per process
-# (0: no limit); past it HTTP 429 with Retry-After (chat.limits).
+# (0: no limit); past it HTTP 429 with Retry-After (chat.ws.limits).
 CHAT_HANDSHAKES_PER_MINUTE = env.int("CHAT_HANDSHAKES_PER_MINUTE", default=600)
 # Presence changes within this many seconds reach the members as one
 # presence frame (the newest list), not one frame per change.
@@ -317,7 +317,7 @@ if CHAT_PRESENCE_TTL <= CHAT_PRESENCE_HEARTBEAT:
 
 # On SIGTERM, open sockets are served this many seconds more (while /readyz
 # says 503 and new handshakes are refused), then closed with 1012 after their
-# queued frames (chat/drain.py).
+# queued frames (chat/realtime/drain.py).
 CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10.0)
 # Retention: `manage.py chat_purge` turns messages older than this many days
 # into tombstones (seqs kept). 0 keeps everything.
@@ -345,10 +345,10 @@ CHAT_TOKENS_PER_USER = env.int("CHAT_TOKENS_PER_USER", default=20)
 CHAT_ROOMS_PER_HOUR = env.int("CHAT_ROOMS_PER_HOUR", default=60)
 CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=0)
 # Request bodies past this many bytes are refused (413) from Content-Length
-# or as they stream in, before being spooled (chat/bodylimit.py); the API's
+# or as they stream in, before being spooled (chat/http/bodylimit.py); the API's
 # limit is CHAT_MAX_FRAME_BYTES.
 CHAT_MAX_BODY_BYTES = env.int("CHAT_MAX_BODY_BYTES", default=1024 * 1024)
-# Content-Security-Policy: empty for the built-in strict one (chat/headers.py).
+# Content-Security-Policy: empty for the built-in strict one (chat/http/headers.py).
 CHAT_CSP = env("CHAT_CSP", default="")
 # Threads (niced) that check passwords for the API, per process
 # (accounts/credentials.py).

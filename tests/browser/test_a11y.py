@@ -33,7 +33,7 @@ def seed_room(d) -> None:
         "-c",
         "from django.contrib.auth import get_user_model\n"
         "from django.utils import timezone\n"
-        "from chat.actions import store_post\n"
+        "from chat.store.actions import store_post\n"
         "from chat.models import Message\n"
         "User = get_user_model()\n"
         "alice, bob = User.objects.get(username='alice'), User.objects.get(username='bob')\n"

@@ -308,7 +308,7 @@ async def test_resume_too_far_behind_reloads_the_view(deployment, browser):
         "-c",
         "from django.contrib.auth import get_user_model\n"
         "from django.utils import timezone\n"
-        "from chat.actions import store_post\n"
+        "from chat.store.actions import store_post\n"
         "from chat.models import Message\n"
         "alice = get_user_model().objects.get(username='alice')\n"
         "for text in ['three', 'four', 'five', 'six']:\n"

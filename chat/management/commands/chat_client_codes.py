@@ -1,14 +1,14 @@
 """`manage.py chat_client_codes`: write the Python client library's copy of
 the error and close codes (clients/python/chat_client/codes.py), generated
-from chat/protocol.py so that the library names each code as the server does
+from chat/protocol/v1.py so that the library names each code as the server does
 and holds no hand-kept copy. `--check` fails if the file is out of date
-(chat/tests/test_error_model.py checks it too)."""
+(chat/tests/protocol/test_error_model.py checks it too)."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chat.protocol import CloseCode, ErrorCode
+from chat.protocol.v1 import CloseCode, ErrorCode
 
 TARGET = Path(__file__).resolve().parents[3] / "clients/python/chat_client/codes.py"
 
@@ -18,7 +18,7 @@ def client_module() -> str:
     lines = [
         '"""The protocol\'s error and close codes, as the server names them.',
         "",
-        "Generated from the server's chat/protocol.py by",
+        "Generated from the server's chat/protocol/v1.py by",
         "`python manage.py chat_client_codes`; do not edit. The same codes are",
         "served as `x-constants` in /api/v1/protocol.json.",
         '"""',
@@ -42,7 +42,7 @@ def client_module() -> str:
 
 
 class Command(BaseCommand):
-    help = "Write clients/python/chat_client/codes.py from chat/protocol.py."
+    help = "Write clients/python/chat_client/codes.py from chat/protocol/v1.py."
 
     def add_arguments(self, parser):
         parser.add_argument(

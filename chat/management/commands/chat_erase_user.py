@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from chat import dataio
+from chat.services import dataio
 
 
 class Command(BaseCommand):

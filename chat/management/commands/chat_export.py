@@ -1,9 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from chat import dataio
+from chat.domain.rooms import InvalidRoomName, canonical_room
 from chat.models import Room
-from chat.rooms import InvalidRoomName, canonical_room
+from chat.services import dataio
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, IntegrityError
 
-from chat import dataio
+from chat.services import dataio
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from chat import dataio
+from chat.services import dataio
 
 
 class Command(BaseCommand):

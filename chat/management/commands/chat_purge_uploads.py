@@ -1,6 +1,6 @@
 """Remove uploaded files that no live message carries any more.
 
-A deleted message's files stop being served at once (chat.files); this
+A deleted message's files stop being served at once (chat.http.files); this
 command frees their storage, and that of uploads never posted within a day.
 Run it from cron or a systemd timer; `--dry-run` lists what would go.
 """

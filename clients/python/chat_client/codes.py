@@ -1,6 +1,6 @@
 """The protocol's error and close codes, as the server names them.
 
-Generated from the server's chat/protocol.py by
+Generated from the server's chat/protocol/v1.py by
 `python manage.py chat_client_codes`; do not edit. The same codes are
 served as `x-constants` in /api/v1/protocol.json.
 """

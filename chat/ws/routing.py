@@ -1,0 +1,19 @@
+from channels.routing import URLRouter
+from channels.security.websocket import WebsocketDenier
+from django.urls import re_path
+
+from chat.ws.v1 import ChatConsumer
+from chat.ws.v2 import UserSocket
+
+websocket_urlpatterns = [
+    # Any single path segment reaches the consumer, which checks the room
+    # name itself and refuses (HTTP 403) before accept when it is invalid.
+    re_path(r"^ws/chat/(?P<room>[^/]+)/$", ChatConsumer.as_asgi()),
+    # Version 2: one socket per user, many rooms (chat.ws.v2).
+    re_path(r"^ws/$", UserSocket.as_asgi()),
+    # Everything else is refused too, instead of URLRouter's "No route found"
+    # server error.
+    re_path(r"", WebsocketDenier.as_asgi()),
+]
+
+router = URLRouter(websocket_urlpatterns)
