@@ -224,7 +224,9 @@ def postable_room(user, name: str) -> Room:
     makes the user a member (silently). Else not_found."""
     room = readable(user, name)
     if room.kind == Room.Kind.PUBLIC:
-        Membership.objects.get_or_create(room=room, user=user)
+        Membership.objects.get_or_create(
+            room=room, user=user, defaults={"last_read_seq": room.last_seq}
+        )
     return room
 
 
@@ -247,8 +249,11 @@ def create_room(user, name: str, kind: str = "public", topic: str = "") -> Room:
             room = Room.objects.create(
                 name=canonical, kind=kind, topic=topic, created_by=user
             )
-            Membership.objects.create(room=room, user=user, role=Membership.Role.OWNER)
-            frame = _member_event(room, take_seq(room), user, user, "join")
+            seq = take_seq(room)
+            Membership.objects.create(
+                room=room, user=user, role=Membership.Role.OWNER, last_read_seq=seq
+            )
+            frame = _member_event(room, seq, user, user, "join")
             _announce_join(frame, user, room)
     except IntegrityError:
         raise Conflict(f"A room named {canonical!r} already exists.") from None
@@ -266,7 +271,9 @@ def join_public(user, name: str) -> Room:
     try:
         with transaction.atomic():
             seq = take_seq(room)
-            _, created = Membership.objects.get_or_create(room=room, user=user)
+            _, created = Membership.objects.get_or_create(
+                room=room, user=user, defaults={"last_read_seq": seq}
+            )
             if not created:
                 raise _Unchanged
             _announce_join(_member_event(room, seq, user, user, "join"), user, room)
@@ -291,7 +298,9 @@ def add_member(user, name: str, username: str) -> Room:
     try:
         with transaction.atomic():
             seq = take_seq(room)
-            _, created = Membership.objects.get_or_create(room=room, user=member)
+            _, created = Membership.objects.get_or_create(
+                room=room, user=member, defaults={"last_read_seq": seq}
+            )
             if not created:
                 raise _Unchanged
             frame = _member_event(room, seq, user, member, "join")
@@ -402,8 +411,9 @@ def open_dm(user, usernames: list[str]) -> Room:
                 name=dm_name(key), kind=Room.Kind.DM, dm_key=key, created_by=user
             )
             for member in members.values():
-                Membership.objects.create(room=room, user=member)
-                frame = _member_event(room, take_seq(room), user, member, "join")
+                seq = take_seq(room)
+                Membership.objects.create(room=room, user=member, last_read_seq=seq)
+                frame = _member_event(room, seq, user, member, "join")
                 _announce_join(frame, member, room)
     except IntegrityError:
         room = Room.objects.get(dm_key=key)  # made by a concurrent request

@@ -606,8 +606,20 @@ def record_joins(pairs: list[tuple[int, int]]) -> list[None]:
     result per pair (for chat.store.batching); call it on the writing thread."""
     from chat.models import Membership
 
+    # A new member has read what came before (as in Slack or Zulip, a room's
+    # history is not unread to who just joined it): the read position starts
+    # at the room's last seq. One SELECT for the batch.
+    last_seqs = dict(
+        Room.objects.filter(pk__in={room for room, _ in pairs}).values_list(
+            "pk", "last_seq"
+        )
+    )
     Membership.objects.bulk_create(
-        [Membership(room_id=room, user_id=user) for room, user in pairs],
+        [
+            Membership(room_id=room, user_id=user, last_read_seq=last_seqs[room])
+            for room, user in pairs
+            if room in last_seqs
+        ],
         ignore_conflicts=True,
     )
     return [None] * len(pairs)

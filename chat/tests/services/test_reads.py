@@ -39,7 +39,7 @@ def test_a_summary_counts_others_messages_and_mentions(trio):
         "kind": "private",
         "topic": "",
         "last_seq": 6,
-        "last_read_seq": 0,
+        "last_read_seq": 2,  # bob's join: what came before is read
         "unread": 3,  # not bob's own
         "mentions": 2,  # @bob and @room, once each
         "notify": "all",
@@ -87,16 +87,44 @@ def test_reading_a_room_one_cannot_see_is_not_found(trio):
     )
 
 
-def test_a_member_added_again_counts_unread_from_zero(trio):
-    """Leaving drops the read position; a member added again starts at 0."""
+def test_a_member_added_again_counts_unread_from_the_join(trio):
+    """Leaving drops the read position; a member added again starts at the
+    join (what was said while away is history, not unread: as in Slack)."""
     alice, bob, _ = trio
     actions.store_post("team", alice, "before", None)  # 3
-    reads.mark_read(bob, "team", 3)
     rooms.leave(bob, "team")  # 4
     assert [s["room"] for s in reads.summaries(bob)] == []
     actions.store_post("team", alice, "while away", None)  # 5
     rooms.add_member(alice, "team", "bob")  # 6
-    assert _summary(bob)["unread"] == 2
+    assert (_summary(bob)["last_read_seq"], _summary(bob)["unread"]) == (6, 0)
+    actions.store_post("team", alice, "welcome back", None)  # 7
+    assert _summary(bob)["unread"] == 1
+
+
+def test_new_members_start_with_the_history_read(trio):
+    """However a user becomes a member (made the room, added, joined a public
+    room, posted to it, opened it on the v1 socket, a DM), the messages from
+    before are not unread to them; the ones after are."""
+    alice, bob, carol = trio
+    actions.store_post("team", alice, "old news", None)
+    rooms.create_room(alice, "open")
+    actions.store_post("open", alice, "old in open", None)
+    rooms.join_public(carol, "open")
+    rooms.postable_room(bob, "open")
+    dm = rooms.open_dm(alice, ["bob"])
+    actions.store_post(dm.name, alice, "psst", None)
+    actions.store_post("open", alice, "new in open", None)
+    counts = {
+        (user.get_username(), s["room"]): s["unread"]
+        for user in (bob, carol)
+        for s in reads.summaries(user)
+    }
+    assert counts[("carol", "open")] == counts[("bob", "open")] == 1
+    assert counts[("bob", dm.name)] == 1
+    room = Room.objects.get(name="open")
+    dave = get_user_model().objects.create(username="dave")
+    actions.record_joins([(room.pk, dave.pk)])
+    assert _summary(dave, "open")["unread"] == 0
 
 
 def _brute_force(user, room: str) -> tuple[int, int]:

@@ -260,9 +260,10 @@ async def test_read_position_moves_forward_and_back_with_force(make_user, api):
         assert response.status_code == 200, response.content
         return response.json()["last_read_seq"], response.json()["unread"]
 
+    assert await read({"seq": 2}) == (4, 0)  # joined at 4: the past is read
+    assert await read({"seq": 1, "force": True}) == (1, 2)  # mark unread
     assert await read({"seq": 2}) == (2, 1)
     assert await read({"seq": 1}) == (2, 1)
-    assert await read({"seq": 1, "force": True}) == (1, 2)
     assert await read({"seq": 99}) == (4, 0)
     rooms = (await call(api, bob, "GET", "/rooms")).json()["rooms"]
     assert (rooms[0]["room"], rooms[0]["unread"]) == ("lobby", 0)
