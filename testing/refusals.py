@@ -20,3 +20,11 @@ def assert_error(response, status: int, code: str, says: str | None = None) -> d
     if says is not None:
         assert says.lower() in body["detail"].lower(), body
     return body
+
+
+def assert_error_body(body: dict, code: str, says: str) -> dict:
+    """`body` (a refusal's JSON, e.g. a handshake's 403) is `code` with a
+    detail that says `says`."""
+    assert body["code"] == code and body["detail"], body
+    assert says.lower() in body["detail"].lower(), body
+    return body

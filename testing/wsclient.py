@@ -25,14 +25,23 @@ async def handshake_status(
 ) -> int:
     """The HTTP status a handshake to `url` gets: 101 when accepted (the
     socket is closed again), else the refusal's."""
+    return (await handshake_answer(url, headers, token))[0]
+
+
+async def handshake_answer(
+    url: str, headers: dict | None = None, token: str | None = None
+) -> tuple[int, dict | None]:
+    """The HTTP status of a handshake to `url` and the refusal's JSON body
+    (None when accepted, or when the server sent no body)."""
     try:
         ws = await websockets.connect(
             url, additional_headers={**(headers or {}), **bearer(token)}
         )
     except websockets.InvalidStatus as exc:
-        return exc.response.status_code
+        body = exc.response.body or b""
+        return exc.response.status_code, json.loads(body) if body else None
     await ws.close()
-    return 101
+    return 101, None
 
 
 class _Client:

@@ -13,7 +13,6 @@ import logging
 from urllib.parse import urlsplit
 
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
@@ -22,6 +21,7 @@ from chat import metrics
 from chat.logfmt import log_event
 from chat.protocol.v1 import CloseCode
 from chat.store import batching
+from chat.ws import limits
 
 log = logging.getLogger("chat.auth")
 
@@ -82,7 +82,7 @@ class TokenOrSessionAuthMiddleware:
         if reason is not None:
             metrics.REFUSALS.labels(reason).inc()
             log_event(log, "refused", path=scope.get("path"), reason=reason)
-            return await WebsocketDenier()(scope, receive, send)
+            return await limits.refuse(scope, receive, send, reason)
         return await self.inner(scope, receive, send)
 
     async def _authenticate(self, scope) -> tuple[str | None, dict]:

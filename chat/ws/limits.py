@@ -50,6 +50,39 @@ async def deny(scope, send, error: ChatError) -> None:
         await send({"type": "websocket.close"})
 
 
+# Why a handshake was refused, by the reason its log line and metric carry.
+# The body of the HTTP 403 says it (uvicorn; Daphne cannot send a body and
+# answers a bare 403). The access rule's refusal is said by the caller,
+# with the room's name, as HTTP says it (chat.services.errors.no_room).
+_WHY = {
+    "bad_room": "That is not a room name: 1 to 64 ASCII letters, digits, - or _.",
+    "bad_since": "since must be a whole number, 0 or more.",
+    "anonymous": "Log in first, or send Authorization: Bearer <token> "
+    "(POST /api/v1/token gives one).",
+    "malformed_authorization": "The Authorization header must be 'Bearer <token>'.",
+    "bad_token": "The token is not valid: mistyped, revoked, or its user deactivated.",
+    "foreign_origin": "Sockets may be opened only from this chat's own pages "
+    "(the Origin header is another site's).",
+    "missing_origin": "A browser session must send the Origin of this chat's "
+    "own pages.",
+    "no_route": "No socket here: connect to /ws/ (one socket per user) or "
+    "/ws/chat/<room>/.",
+}
+
+
+def handshake_refusal(reason: str, detail: str | None = None) -> ChatError:
+    """The 403 for a refused handshake: `detail`, or what `reason` means."""
+    return ChatError(ErrorCode.FORBIDDEN, detail or _WHY[reason])
+
+
+async def refuse(scope, receive, send, reason: str) -> None:
+    """An ASGI answer to a handshake refused before any consumer ran: wait
+    for websocket.connect, then 403 saying why."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await deny(scope, send, handshake_refusal(reason))
+
+
 class _Window:
     """Handshakes per address in the current minute (a fixed window)."""
 

@@ -107,11 +107,13 @@ class BaseSocket(AsyncWebsocketConsumer):
         self.credential = self.scope.get("chat_credential")
         return True
 
-    async def refuse_handshake(self, reason: str) -> None:
+    async def refuse_handshake(self, reason: str, detail: str | None = None) -> None:
+        """Before accept: HTTP 403, its body saying why (chat.ws.limits)."""
         metrics.REFUSALS.labels(reason).inc()
         log_event(log, "refused", path=self.scope.get("path"), reason=reason)
         self.state = SocketState.CLOSED
-        await super().close()  # before accept: HTTP 403
+        refused = limits.handshake_refusal(reason, detail)
+        await limits.deny(self.scope, self.base_send, refused)
 
     async def over_socket_cap(self, held: int) -> bool:
         """Refuse (HTTP 429) a user already holding CHAT_MAX_SOCKETS_PER_USER

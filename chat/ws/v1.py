@@ -28,6 +28,7 @@ from chat.realtime.hub import get_hub, publish_presence, publish_typing
 from chat.realtime.state import get_state
 from chat.realtime.stream import RoomStream
 from chat.services import posting
+from chat.services.errors import no_room
 from chat.services.rooms import v1_rooms_access
 from chat.store import actions, batching, db
 from chat.store.batching import Batcher
@@ -83,7 +84,7 @@ class ChatConsumer(BaseSocket):
             return
         found, join = await _room_access().submit((self.user, room))
         if found is None:  # as for a bad name: 403
-            await self.refuse_handshake("not_found")
+            await self.refuse_handshake("not_found", no_room(room).detail)
             return
         if join:  # opening a public room makes a member (batched: chat.store.batching)
             await batching.record_join(found.pk, self.user_id)
