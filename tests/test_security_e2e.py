@@ -381,6 +381,10 @@ async def raw_request(port: int, head: str, body_chunks=None) -> tuple[int, int]
             except (ConnectionError, TimeoutError):
                 break
             sent += len(chunk)
+            # Give an answer already on the wire the chance to be read before
+            # the next write: writing on after the server has answered and
+            # closed draws a reset, which throws the unread answer away.
+            await asyncio.wait([answer], timeout=0.01)
         status_line = await asyncio.wait_for(answer, 30)
     finally:
         writer.close()
