@@ -127,10 +127,18 @@ def _store(request: HttpRequest) -> dict:
     if int(declared) > settings.CHAT_UPLOAD_MAX_BYTES + UPLOAD_ENVELOPE:
         raise uploads.too_large_error()
     uploads.check_quota(caller(request), max(0, int(declared) - UPLOAD_ENVELOPE))
+    file = multipart_file(request, "file")
+    return descriptor(uploads.store_upload(caller(request), file))
+
+
+def multipart_file(request: HttpRequest, what: str):
+    """The file in the multipart field `file` (uploads, avatars), parsed
+    through a handler that stops at CHAT_UPLOAD_MAX_BYTES; `what` names it in
+    the refusals ("file", "picture"). Run in a thread: it reads the body."""
     handler = uploads.LimitedUploadHandler(request)
     # With the session (the page), the CSRF check has read request.POST, so
-    # the body is parsed already (bounded by config.bodylimit; store_upload
-    # checks the size again).
+    # the body is parsed already (bounded by chat.http.bodylimit; the services
+    # check the size again).
     if not hasattr(request, "_files"):
         request.upload_handlers = [handler]
     try:
@@ -139,14 +147,14 @@ def _store(request: HttpRequest) -> dict:
         raise uploads.too_large_error() from None
     except MultiPartParserError as exc:
         raise uploads.BadRequest(
-            f"The body is not valid multipart/form-data ({exc}); send the file "
-            'in a field named "file".'
+            f"The body is not valid multipart/form-data ({exc}); send the "
+            f'{what} in a field named "file".'
         ) from None
     if handler.too_large:
         raise uploads.too_large_error()
     file = files.get("file")
     if file is None:
         raise uploads.BadRequest(
-            'Send the file as multipart/form-data in a field named "file".'
+            f'Send the {what} as multipart/form-data in a field named "file".'
         )
-    return descriptor(uploads.store_upload(caller(request), file))
+    return file

@@ -5,17 +5,15 @@ threads, never on the event loop."""
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
-from django.http.multipartparser import MultiPartParserError
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from accounts.models import DISPLAY_NAME_FORBIDDEN, DISPLAY_NAME_MAX
 from chat.http.api import schemas
 from chat.http.api.auth import caller
-from chat.services import profiles, uploads
-from chat.services.errors import BadRequest
+from chat.http.api.files_search import multipart_file
+from chat.services import profiles
 from chat.store import db
 
 router = Router()
@@ -114,25 +112,7 @@ async def set_avatar(request: HttpRequest) -> Any:
 
 
 def _set_avatar(request: HttpRequest) -> dict:
-    handler = uploads.LimitedUploadHandler(request)
-    if not hasattr(request, "_files"):  # (the page's CSRF check parsed it)
-        request.upload_handlers = [handler]
-    try:
-        files = request.FILES
-    except RequestDataTooBig:
-        raise uploads.too_large_error() from None
-    except MultiPartParserError as exc:
-        raise BadRequest(
-            f"The body is not valid multipart/form-data ({exc}); send the "
-            'picture in a field named "file".'
-        ) from None
-    if handler.too_large:
-        raise uploads.too_large_error()
-    file = files.get("file")
-    if file is None:
-        raise BadRequest(
-            'Send the picture as multipart/form-data in a field named "file".'
-        )
+    file = multipart_file(request, "picture")
     return profiles.set_avatar(caller(request), file)
 
 
