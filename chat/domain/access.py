@@ -14,6 +14,7 @@ async callers reach them through chat.store.db (reads on the pool). Nothing here
 anything; joining and leaving are chat.services.rooms.
 """
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from chat.domain.rooms import InvalidRoomName, canonical_room
@@ -34,6 +35,17 @@ def may_see_profiles(user) -> bool:
     return is_active_user(user)
 
 
+_ROOM_NAMED_SQL = "SELECT * FROM chat_room WHERE name = %s"
+_READABLE_SQL = (
+    "SELECT r.*, EXISTS (SELECT 1 FROM chat_membership m"
+    " WHERE m.room_id = r.id AND m.user_id = %s) AS member"
+    " FROM chat_room r WHERE r.name = %s"
+)
+_IS_MEMBER_SQL = (
+    "SELECT 1 FROM chat_membership WHERE room_id = %s AND user_id = %s LIMIT 1"
+)
+
+
 def room_named(name: str) -> Room | None:
     """The room of that name (any case), whoever asks; None when there is no
     such room or the name breaks the naming rule. Not an access check."""
@@ -41,7 +53,10 @@ def room_named(name: str) -> Room | None:
         canonical = canonical_room(name)
     except InvalidRoomName:
         return None
-    return Room.objects.filter(name=canonical).first()
+    # Raw SQL: every HTTP call and read frame asks this, and compiling the
+    # ORM's query cost more than running it (bench.unread, read against post).
+    found = list(Room.objects.raw(_ROOM_NAMED_SQL, [canonical]))
+    return found[0] if found else None
 
 
 def can_read(user, room: Room) -> bool:
@@ -53,11 +68,21 @@ def can_read(user, room: Room) -> bool:
 
 def readable_room(user, name: str) -> Room | None:
     """The room `name` if `user` may read it; None for a room that does not
-    exist AND for one the user may not see (answer both the same way)."""
-    room = room_named(name)
-    if room is None or not can_read(user, room):
+    exist AND for one the user may not see (answer both the same way).
+    can_read's rule, with the room and the membership read in one query."""
+    if not is_active_user(user):
         return None
-    return room
+    try:
+        canonical = canonical_room(name)
+    except InvalidRoomName:
+        return None
+    found = list(Room.objects.raw(_READABLE_SQL, [user.pk, canonical]))
+    if not found:
+        return None
+    room = found[0]
+    if room.kind == Room.Kind.PUBLIC or room.member:  # type: ignore[attr-defined]
+        return room
+    return None
 
 
 def membership(user, room: Room) -> Membership | None:
@@ -67,10 +92,11 @@ def membership(user, room: Room) -> Membership | None:
 
 
 def is_member(user, room: Room) -> bool:
-    return (
-        is_active_user(user)
-        and Membership.objects.filter(room=room, user=user).exists()
-    )
+    if not is_active_user(user):
+        return False
+    with connection.cursor() as cursor:  # (raw: as room_named)
+        cursor.execute(_IS_MEMBER_SQL, [room.pk, user.pk])
+        return cursor.fetchone() is not None
 
 
 def can_moderate(user, room: Room) -> bool:

@@ -163,6 +163,16 @@ def public_rooms(limit: int = 200) -> list[dict]:
     ]
 
 
+_MOVE_READ_SQL = (
+    "UPDATE chat_membership SET last_read_seq = %s"
+    " WHERE room_id = %s AND user_id = %s AND last_read_seq <> %s"
+)
+_MOVE_READ_FORWARD_SQL = (
+    "UPDATE chat_membership SET last_read_seq = %s"
+    " WHERE room_id = %s AND user_id = %s AND last_read_seq < %s"
+)
+
+
 def mark_read(user, name: str, seq: int, force: bool = False) -> dict:
     """Move `user`'s read position in room `name` to `seq` (at most the room's
     last seq): forward only, unless `force` (mark unread). Returns the new
@@ -174,10 +184,14 @@ def mark_read(user, name: str, seq: int, force: bool = False) -> dict:
     if room is None:
         raise no_room(name)
     seq = min(seq, room.last_seq)
-    moved = Membership.objects.filter(room=room, user=user)
-    if not force:
-        moved = moved.filter(last_read_seq__lt=seq)
-    changed = moved.exclude(last_read_seq=seq).update(last_read_seq=seq)
+    # Raw SQL, as the access rule's reads: the ORM's compiling was most of
+    # a read frame's cost (bench.unread: a read against a post).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MOVE_READ_SQL if force else _MOVE_READ_FORWARD_SQL,
+            [seq, room.pk, user.pk, seq],
+        )
+        changed = cursor.rowcount
     new = summary(user, room)
     if new is None and room.kind == Room.Kind.PUBLIC:
         # Not a member yet (checked only now: a read frame costs no more
