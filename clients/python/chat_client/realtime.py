@@ -147,6 +147,10 @@ class ChatClient:
         self.username: str | None = None
         self.rooms: dict[str, Frame] = {}  # summaries from hello and `room`
         self.connected = asyncio.Event()
+        # Rooms of the connect's sync whose history has not come yet: the
+        # client is `connected` (and start() returns) once they all have,
+        # so what others post from then on arrives live, not in a history.
+        self._first_sync: set[str] = set()
         self._ws: Any = None
         self._queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -335,6 +339,7 @@ class ChatClient:
             finally:
                 self._ws = None
                 self.connected.clear()
+                self._first_sync.clear()
                 self._resyncing.clear()
                 self._held.clear()
                 self._expect.clear()
@@ -387,11 +392,23 @@ class ChatClient:
         rooms = set(self.wanted)
         if self.follow_all:
             rooms |= set(self.rooms)
+        self._first_sync = set(rooms)
         await self._sync(sorted(rooms))
         for pending in list(self._pending.values()):  # not acked: send again
             await ws.send(json.dumps(pending.frame))
+        if not self._first_sync:
+            self._mark_connected()
+
+    def _mark_connected(self) -> None:
         self.connected.set()
         self._queue.put_nowait(Connected({"type": "connected"}))
+
+    def _synced(self, room: str) -> None:
+        """The connect's sync of `room` answered (history, or not_found)."""
+        if room in self._first_sync:
+            self._first_sync.discard(room)
+            if not self._first_sync and not self.connected.is_set():
+                self._mark_connected()
 
     async def _sync(self, rooms: Iterable[str]) -> None:
         request = {room: self.seqs.get(room) for room in rooms}
@@ -494,6 +511,7 @@ class ChatClient:
                     self._emit(event)
         self._resyncing.discard(room)
         self._release(room)
+        self._synced(room)
 
     def _release(self, room: str) -> None:
         """Events held behind a gap, in order, once the gap is filled."""
@@ -531,6 +549,7 @@ class ChatClient:
                 due.popleft()  # not (or no longer) a room we may read
                 self._resyncing.discard(str(room))
                 self._held.pop(str(room), None)
+                self._synced(str(room))
         self._queue.put_nowait(
             ErrorEvent(frame, code=code, detail=detail, room=room, client_id=client_id)
         )
