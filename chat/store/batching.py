@@ -16,7 +16,6 @@ server adds no delay. Each caller gets its own result, in submission order.
 """
 
 import asyncio
-import contextvars
 from collections.abc import Awaitable, Callable
 
 from accounts.models import users_for_tokens
@@ -43,14 +42,7 @@ class Batcher:
         self._pending.append((request, future))
         if not self._running:
             self._running = True
-            # In a context of its own: a task copies the context of whoever
-            # made it, and under Django's ASGI handler that is a request's,
-            # whose ThreadSensitiveContext sends the batch's thread-sensitive
-            # calls (the one write thread, chat.store.db) to that request's
-            # executor, gone once the request ends: posts that came later
-            # failed with "CurrentThreadExecutor already quit" (503), a few
-            # of 40 at once in tests/test_security_e2e.py.
-            asyncio.create_task(self._drain(), context=contextvars.Context())
+            asyncio.create_task(self._drain())
         return future
 
     async def _drain(self) -> None:
